@@ -1,0 +1,46 @@
+'use strict';
+/**
+ * PipeIOServer echo server for the benchmarks (the compiled package, dist/).
+ * Usage: node bench/servers/ours.js IN_PIPE OUT_PIPE
+ * Creates the FIFOs (managePipes), echoes every message with
+ * `handleMessage = m => server.sendMessage(m)`, prints READY once start() resolved.
+ * On SIGTERM: stop(), print "STOPPED <ms>" on stdout, then exit by itself (no process.exit).
+ */
+const { loadPackage } = require('../lib/util');
+
+const { PipeIOServer } = loadPackage();
+const [inPipe, outPipe] = process.argv.slice(2);
+if (!inPipe || !outPipe) {
+  console.error('usage: node ours.js IN_PIPE OUT_PIPE');
+  process.exit(2);
+}
+
+let errors = 0;
+const server = new PipeIOServer(inPipe, outPipe);
+server.handleMessage = (message) => {
+  server.sendMessage(message);
+};
+server.on('error', (err) => {
+  if (errors++ < 5) console.error(`ours: ${err.code}: ${err.message}`);
+});
+
+// Keeps the process alive until SIGTERM whatever the engine refs; cleared before stop() so
+// that the exit-by-itself check afterwards measures the engine alone.
+const keepAlive = setInterval(() => {}, 1 << 30);
+
+process.once('SIGTERM', () => {
+  clearInterval(keepAlive);
+  const t0 = performance.now();
+  server.stop().then(() => {
+    console.log(`STOPPED ${(performance.now() - t0).toFixed(2)} ERRORS ${errors}`);
+  }, (err) => {
+    console.log(`STOPFAILED ${err.code} ${err.message}`);
+  });
+});
+
+server.start().then(() => {
+  console.log('READY');
+}, (err) => {
+  console.error(`ours: start failed: ${err.code}: ${err.message}`);
+  process.exitCode = 1;
+});
