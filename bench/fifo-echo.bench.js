@@ -27,15 +27,6 @@ const SERVERS = {
   ours: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'ours.js')], makesPipes: true },
 };
 
-/** True when the compiled package exports PipeIOServer. */
-function oursAvailable() {
-  try {
-    return typeof u.loadPackage().PipeIOServer === 'function';
-  } catch {
-    return false;
-  }
-}
-
 /** One fresh server + one client run. Returns the client's JSON plus server facts. */
 async function runOnce(serverName, scenario) {
   const spec = SERVERS[serverName];
@@ -99,7 +90,7 @@ async function runOnce(serverName, scenario) {
 async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = console.error } = {}) {
   u.buildC();
   const notes = [];
-  if (servers.includes('ours') && !oursAvailable()) {
+  if (servers.includes('ours') && !u.oursAvailable()) {
     notes.push('ours skipped: dist/ does not export PipeIOServer (run `npm run build`)');
     servers = servers.filter((s) => s !== 'ours');
   }
@@ -186,7 +177,7 @@ function parseArgs(argv) {
   return opts;
 }
 
-module.exports = { fifoEcho, fifoEchoTable, oursAvailable, parseArgs };
+module.exports = { fifoEcho, fifoEchoTable, parseArgs };
 
 if (require.main === module) {
   fifoEcho(parseArgs(process.argv.slice(2))).then(({ summary, notes }) => {

@@ -39,6 +39,15 @@ function loadPackage() {
   return require(dist);
 }
 
+/** True when the compiled package (dist/) exports PipeIOServer. */
+function oursAvailable() {
+  try {
+    return typeof loadPackage().PipeIOServer === 'function';
+  } catch {
+    return false;
+  }
+}
+
 /** A fresh private directory under os.tmpdir(); remove it with rmTmpDir(). */
 function makeTmpDir(tag) {
   const dir = path.join(os.tmpdir(), `pipeio-bench-${tag}-${crypto.randomBytes(4).toString('hex')}`);
@@ -80,14 +89,22 @@ function run(cmd, args, { timeoutMs = 60000, env, cwd } = {}) {
     });
   });
   child.output = () => ({ stdout, stderr });
+  live.add(child);
+  child.on('close', () => live.delete(child));
   return { child, exited };
+}
+
+/** Children of run() still alive. */
+const live = new Set();
+
+/** SIGKILLs the process group of every child of run() still alive (watchdogs). */
+function killAll() {
+  for (const child of live) killGroup(child);
 }
 
 /** SIGKILLs a child's whole process group (the child was spawned detached by run()). */
 function killGroup(child, signal = 'SIGKILL') {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    // The leader is gone; its group may still hold grandchildren.
-  }
+  // Even when the leader is gone its group may still hold grandchildren (bash's sleep).
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -95,27 +112,31 @@ function killGroup(child, signal = 'SIGKILL') {
   }
 }
 
-/** Resolves with the first stdout line matching `re` (its match), rejects after `timeoutMs` or on exit. */
+/**
+ * Resolves with the match of `re` against everything the child (spawned by run()) printed on
+ * stdout so far, including output printed before this call; rejects after `timeoutMs` or on exit.
+ */
 function waitForLine(child, re, timeoutMs, what = String(re)) {
   return new Promise((resolve, reject) => {
-    let buf = '';
+    const check = () => {
+      const m = child.output().stdout.match(re);
+      if (m) {
+        cleanup();
+        resolve(m);
+      }
+      return m;
+    };
     const cleanup = () => {
       clearTimeout(timer);
       child.stdout.off('data', onData);
       child.off('close', onClose);
     };
-    const onData = (d) => {
-      buf += d;
-      const m = buf.match(re);
-      if (m) {
-        cleanup();
-        resolve(m);
-      }
-    };
+    // Registered after run()'s own listener, so output() already holds the new chunk.
+    const onData = () => check();
     const onClose = (code, signal) => {
+      if (check()) return;
       cleanup();
-      const { stderr } = child.output ? child.output() : { stderr: '' };
-      reject(new Error(`child exited (${code ?? signal}) before printing ${what}; stderr: ${stderr.trim()}`));
+      reject(new Error(`child exited (${code ?? signal}) before printing ${what}; stderr: ${child.output().stderr.trim()}`));
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -123,6 +144,7 @@ function waitForLine(child, re, timeoutMs, what = String(re)) {
     }, timeoutMs);
     child.stdout.on('data', onData);
     child.on('close', onClose);
+    check();
   });
 }
 
@@ -160,6 +182,6 @@ function delay(ms) {
 
 module.exports = {
   BENCH_DIR, ROOT_DIR, BUILD_DIR, CLIENT, C_ECHO_SERVER,
-  buildC, loadPackage, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, waitForLine, vmHWM,
+  buildC, loadPackage, oursAvailable, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, killAll, waitForLine, vmHWM,
   median, max, fmt, delay,
 };

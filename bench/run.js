@@ -1,0 +1,94 @@
+'use strict';
+/**
+ * Benchmark runner (`npm run bench` = build + `node bench/run.js`).
+ * Builds bench/c/*.c with cc, runs fifo-echo, stop-latency and pool-starvation, prints
+ * Markdown tables on stdout (progress on stderr) and writes bench/results/latest.json.
+ *
+ * Options: --only fifo,stop,pool   --reps N (fifo-echo, default 5)   --runs N (stop, default 5)
+ *          --servers c,naive,ours  --out FILE (default bench/results/latest.json)
+ * A watchdog ends everything after 290 s.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const u = require('./lib/util');
+const { fifoEcho, fifoEchoTable } = require('./fifo-echo.bench');
+const { stopLatency, stopLatencyTable } = require('./stop-latency.bench');
+const { poolStarvation, poolStarvationTable } = require('./pool-starvation.bench');
+
+const WATCHDOG_MS = 290000;
+
+function parseArgs(argv) {
+  const o = { only: ['fifo', 'stop', 'pool'], out: path.join(__dirname, 'results', 'latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--only') o.only = argv[++i].split(',');
+    else if (a === '--reps') o.reps = Number(argv[++i]);
+    else if (a === '--runs') o.runs = Number(argv[++i]);
+    else if (a === '--servers') o.servers = argv[++i].split(',');
+    else if (a === '--out') o.out = path.resolve(argv[++i]);
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+function meta() {
+  const pipeMax = fs.readFileSync('/proc/sys/fs/pipe-max-size', 'utf8').trim();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
+    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    pipeMaxSize: Number(pipeMax),
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const watchdog = setTimeout(() => {
+    console.error(`bench: watchdog: not done after ${WATCHDOG_MS / 1000} s, killing children`);
+    u.killAll();
+    process.exit(1);
+  }, WATCHDOG_MS);
+  watchdog.unref();
+
+  u.buildC();
+  const t0 = performance.now();
+  const results = { meta: meta() };
+  const out = [`# pipe-io-server benchmarks\n`, `${results.meta.date}, Node ${results.meta.node}, ${results.meta.platform}, ${results.meta.cpus}\n`];
+  if (opts.only.includes('fifo')) {
+    console.error('fifo-echo ...');
+    const r = await fifoEcho({ reps: opts.reps, servers: opts.servers });
+    results.fifoEcho = r;
+    out.push(`## FIFO echo (same C client; median of ${opts.reps ?? 5} runs)\n`, fifoEchoTable(r.summary), ...r.notes.map((n) => `\n_${n}_`), '');
+  }
+  if (opts.only.includes('stop')) {
+    if (u.oursAvailable()) {
+      console.error('stop-latency ...');
+      const r = await stopLatency({ runs: opts.runs });
+      results.stopLatency = r;
+      out.push(`## PipeIOServer stop() latency per state (${opts.runs ?? 5} runs each)\n`, stopLatencyTable(r.summary), '');
+    } else {
+      out.push('## stop() latency\n', '_skipped: dist/ does not export PipeIOServer_', '');
+    }
+  }
+  if (opts.only.includes('pool')) {
+    console.error('pool-starvation ...');
+    const r = await poolStarvation();
+    results.poolStarvation = r;
+    out.push(`## libuv pool starvation (${r.windowMs / 1000} s window)\n`, poolStarvationTable(r), '');
+  }
+  results.meta.totalSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
+  out.push(`_Total ${results.meta.totalSeconds} s. JSON: ${path.relative(process.cwd(), opts.out)}_`);
+  console.log(out.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  u.killAll();
+  process.exitCode = 1;
+});
