@@ -1,0 +1,65 @@
+/**
+ * Real client processes for the MultiPipeServer tests: a bash script with a
+ * deadline, and a Python echo checker (writes N lines, reads N replies and
+ * checks each one, in order).
+ */
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bash -c script` (env added), resolves when it exits, kills it after `timeout` ms. */
+export function runBash(script: string, env: Record<string, string> = {}, timeout = 15000): Promise<RunResult> {
+  return runProcess('bash', ['-c', script], env, timeout);
+}
+
+const PY_ECHO_CHECK = `
+import os, sys, threading
+read_pipe, write_pipe, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+r = open(read_pipe, 'rb')
+w = open(write_pipe, 'wb')
+def writer():
+    w.write(b''.join(('%s:%d\\n' % (tag, i)).encode() for i in range(n)))
+    w.close()
+t = threading.Thread(target=writer)
+t.start()
+for i in range(n):
+    line = r.readline()
+    want = ('%s:%d\\n' % (tag, i)).encode()
+    if line != want:
+        print('MISMATCH at %d: got %r want %r' % (i, line, want))
+        sys.exit(1)
+t.join()
+print('OK %d' % n)
+`;
+
+/** Python client: writes `n` lines `tag:i` to the in pipe, expects each echoed back on the out pipe. */
+export function runPythonEcho(readPipe: string, writePipe: string, n: number, tag: string, timeout = 30000): Promise<RunResult> {
+  return runProcess('python3', ['-c', PY_ECHO_CHECK, readPipe, writePipe, String(n), tag], {}, timeout);
+}
+
+function runProcess(cmd: string, args: string[], env: Record<string, string>, timeout: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} did not finish within ${timeout} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeout);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
