@@ -37,6 +37,49 @@ t.join()
 print('OK %d' % n)
 `;
 
+const PY_ECHO_MANY = `
+import sys, threading
+n = int(sys.argv[1])
+pairs = [a.split(',') for a in sys.argv[2:]]  # read_pipe,write_pipe,tag
+failures = []
+def serve(read_pipe, write_pipe, tag):
+    r = open(read_pipe, 'rb')
+    w = open(write_pipe, 'wb')
+    def writer():
+        w.write(b''.join(('%s:%d\\n' % (tag, i)).encode() for i in range(n)))
+        w.close()
+    t = threading.Thread(target=writer)
+    t.start()
+    for i in range(n):
+        line = r.readline()
+        want = ('%s:%d\\n' % (tag, i)).encode()
+        if line != want:
+            failures.append('%s at %d: got %r want %r' % (tag, i, line, want))
+            break
+    t.join()
+    r.close()
+threads = [threading.Thread(target=serve, args=p) for p in pairs]
+for t in threads: t.start()
+for t in threads: t.join()
+if failures:
+    print('\\n'.join(failures))
+    sys.exit(1)
+print('OK %d' % (n * len(pairs)))
+`;
+
+/**
+ * One Python process driving many pairs at once (a thread per pair): writes
+ * `n` lines `tag:i` to each in pipe and checks each echo, in order.
+ */
+export function runPythonEchoMany(
+  pairs: Array<{ readPipe: string; writePipe: string; tag: string }>,
+  n: number,
+  timeout = 60000,
+): Promise<RunResult> {
+  const args = pairs.map((p) => `${p.readPipe},${p.writePipe},${p.tag}`);
+  return runProcess('python3', ['-c', PY_ECHO_MANY, String(n), ...args], {}, timeout);
+}
+
 /** Python client: writes `n` lines `tag:i` to the in pipe, expects each echoed back on the out pipe. */
 export function runPythonEcho(readPipe: string, writePipe: string, n: number, tag: string, timeout = 30000): Promise<RunResult> {
   return runProcess('python3', ['-c', PY_ECHO_CHECK, readPipe, writePipe, String(n), tag], {}, timeout);
