@@ -9,6 +9,7 @@
  *            └──grace elapsed──> kill(-pgid, SIGKILL) ──exit──> sweep ──> done
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import * as fs from 'node:fs';
 import { isErrno, pipeIOError } from '../errors';
 import { LineSplitter } from '../framing/line-splitter';
 
@@ -17,7 +18,7 @@ export const MAX_STDERR_LINE = 1024 * 1024;
 /** How long to poll for a SIGKILLed process (group) to vanish, in ms. */
 const KILL_WAIT = 2000;
 /** Poll interval while waiting for a process group to vanish, in ms. */
-const GROUP_POLL = 10;
+const GROUP_POLL = 20;
 
 /** How a plugin process ended: exactly one of `code` / `signal` is non-null. */
 export interface PluginExit {
@@ -52,6 +53,35 @@ function signalQuietly(target: number, signal: NodeJS.Signals | 0): boolean {
     if (isErrno(err, 'ESRCH')) return false;
     throw err;
   }
+}
+
+/**
+ * Linux: does process group `pgid` have a member that is not a zombie? An
+ * orphaned member that died stays a zombie until init reaps it (some
+ * container inits never do), and kill(-pgid, 0) still finds zombies.
+ * Elsewhere: answers `true`, leaving the decision to kill(-pgid, 0).
+ */
+export function groupHasLiveMember(pgid: number): boolean {
+  if (process.platform !== 'linux') return true;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }
 
 /** A spawned plugin process. Create with {@link PluginProcess.spawn}. */
@@ -171,8 +201,12 @@ export class PluginProcess {
 
   /** True while any process of the plugin's group (or the process itself) exists. */
   alive(): boolean {
-    if (this.processGroup && signalQuietly(-this.pid, 0)) return true;
-    return this.exitInfo === undefined;
+    if (this.exitInfo === undefined) return true;
+    return this.processGroup && this.groupAlive();
+  }
+
+  private groupAlive(): boolean {
+    return signalQuietly(-this.pid, 0) && groupHasLiveMember(this.pid);
   }
 
   /**
@@ -197,7 +231,7 @@ export class PluginProcess {
    * `gracePeriod` ms. Bounded: gives up polling after KILL_WAIT more ms.
    */
   async sweep(gracePeriod: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (!this.processGroup || !signalQuietly(-this.pid, 0)) return;
+    if (!this.processGroup || !this.groupAlive()) return;
     signalQuietly(-this.pid, signal);
     if (await this.groupGone(gracePeriod)) return;
     signalQuietly(-this.pid, 'SIGKILL');
@@ -207,7 +241,7 @@ export class PluginProcess {
   private async groupGone(within: number): Promise<boolean> {
     const deadline = Date.now() + within;
     for (;;) {
-      if (!signalQuietly(-this.pid, 0)) return true;
+      if (!this.groupAlive()) return true;
       if (Date.now() >= deadline) return false;
       await delay(GROUP_POLL);
     }
