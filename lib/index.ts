@@ -18,3 +18,15 @@ export type {
   PairHandler,
   PipePairInfo,
 } from './multi/types';
+export { PluginHost, spawnPlugin, type SpawnPluginOptions } from './plugin/plugin-host';
+export { Plugin } from './plugin/plugin';
+export type {
+  PluginEvents,
+  PluginExit,
+  PluginHostEvents,
+  PluginHostOptions,
+  PluginHostState,
+  PluginOptions,
+  PluginRestartOptions,
+  PluginState,
+} from './plugin/types';
