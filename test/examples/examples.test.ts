@@ -1,0 +1,93 @@
+/**
+ * Runs every example in examples/ as a real process, the way its README says
+ * (`node -r ts-node/register examples/x/main.ts`), with a deadline, and checks
+ * its output, so the examples cannot rot.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ROOT } from '../clients/adapters';
+import { killAll, startChild, waitForExit } from '../clients/child-process';
+
+const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
+
+/** Runs examples/<name>/main.ts; resolves with its stdout once it exited 0. */
+async function runOnce(name: string): Promise<string> {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+    cwd: ROOT,
+    env: { TS_NODE_TRANSPILE_ONLY: '1' }, // types are checked by tsc; this only saves start-up time
+    label: `example ${name}`,
+  });
+  const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
+  expect(exit, `stderr: ${child.stderr()}`).to.deep.equal({ code: 0, signal: null });
+  expect(child.stderr()).to.equal('');
+  return child.stdout();
+}
+
+// Each example takes seconds of ts-node start-up, so all start at once (in the
+// first call) and each test awaits its own run.
+const runs = new Map<string, Promise<string>>();
+const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin'];
+
+function runExample(name: string): Promise<string> {
+  if (runs.size === 0) {
+    for (const example of EXAMPLES) {
+      const run = runOnce(example);
+      run.catch(() => undefined); // reported by the test that awaits it
+      runs.set(example, run);
+    }
+  }
+  return runs.get(name) ?? runOnce(name);
+}
+
+function lines(text: string): string[] {
+  return text.trimEnd().split('\n');
+}
+
+describe('examples', function () {
+  this.timeout(RUN_DEADLINE_MS + 5000);
+
+  after(() => killAll());
+
+  it('bash-while-read: a bash while-read loop answers a PipeIOServer', async () => {
+    expect(lines(await runExample('bash-while-read'))).to.deep.equal([
+      'reply: HELLO',
+      'reply: WHILE READ',
+      'reply: BYE',
+      'loop.sh exited with code 0',
+    ]);
+  });
+
+  it('node-host-bash-plugin: a Node host drives a bash plugin found through the env vars', async () => {
+    expect(lines(await runExample('node-host-bash-plugin'))).to.deep.equal([
+      'add 2 3 -> 5',
+      'mul 6 7 -> 42',
+      'pow 2 8 -> error: unknown operation "pow"',
+      'add x 1 -> error: expected "OP INT INT", got "add x 1"',
+      'plugin exited with code 0',
+    ]);
+  });
+
+  it('python-plugin: a Python plugin answers JSON requests', async () => {
+    expect(lines(await runExample('python-plugin'))).to.deep.equal([
+      'reply: {"id":1,"words":5,"longest":"anything"}',
+      'reply: {"id":2,"words":0,"longest":""}',
+      'reply: {"error":"Expecting value: line 1 column 1 (char 0)","type":"ValueError"}',
+      'plugin exited with code 0',
+    ]);
+  });
+
+  it('c-plugin: a C plugin built with cc answers each message', async function () {
+    if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      console.log('      skipping: no C compiler (cc) on PATH');
+      this.skip();
+    }
+    expect(lines(await runExample('c-plugin'))).to.deep.equal([
+      'built plugin with cc',
+      '"stressed" -> "8 desserts"',
+      '"level" -> "5 level"',
+      '"" -> "0 "',
+      'plugin exited with code 0',
+    ]);
+  });
+});
