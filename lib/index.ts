@@ -8,6 +8,22 @@ export { PipeIOServer, PipeReaderServer, PipeWriterServer } from './pipe/server'
 export type { PipeServerOptions, PipeServerEvents, PipeServerState, MessageHandlerResult } from './types';
 export { LineSplitter, type LineSplitterOptions } from './framing/line-splitter';
 // -- socket, protocol, channel, pidfile (issue 3) --
+export {
+  JsonLineProtocol,
+  JsonLineDecoder,
+  encodeJsonLine,
+  decodeJsonLineStream,
+  DEFAULT_JSON_MAX_LINE_LENGTH,
+} from './protocol/json-line';
+export type { JsonLineDecoderOptions, DecodeStreamOptions } from './protocol/json-line';
+export { UnixServer } from './socket/unix-server';
+export type { UnixServerOptions, UnixServerEvents, UnixServerState, JsonLineHandler } from './socket/unix-server';
+export { UnixClient } from './socket/unix-client';
+export type { UnixClientOptions, UnixClientEvents, UnixClientState, RequestOptions } from './socket/unix-client';
+export { maxSocketPathLength, checkSocketPath, probeSocketPath, type SocketPathState } from './socket/socket-path';
+export { FifoChannel } from './channel/fifo-channel';
+export type { FifoChannelOptions, FifoChannelEvents, ChannelWaitOptions } from './channel/fifo-channel';
+export { Pidfile, type PidfileOptions } from './pidfile/pidfile';
 // -- multi-pipe, plugins (issue 5) --
 export { MultiPipeServer, PAIR_NAME_PATTERN } from './multi/multi-pipe-server';
 export type {
