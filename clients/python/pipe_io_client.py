@@ -91,10 +91,14 @@ class PipeClosed(PipeIOError, BrokenPipeError):
 class RemoteError(PipeIOError):
     """A socket server answered ``{"error": message, "type": name}``."""
 
-    def __init__(self, message: str, type_name: str) -> None:
+    def __init__(self, message: str, type_name: str, code: Optional[str] = None) -> None:
         super().__init__(f"{type_name}: {message}")
         self.remote_message = message
+        """The ``"error"`` text."""
         self.remote_type = type_name
+        """The ``"type"`` name (the remote error class)."""
+        self.remote_code = code
+        """The optional ``"code"`` (a ``PIPEIO_ERR_*`` code from a Node server), else ``None``."""
 
 
 def wait_timeout_from_env(default: float = DEFAULT_WAIT_TIMEOUT) -> float:
@@ -474,9 +478,12 @@ class PipeClient:
 class SocketClient:
     """JSON-line client for the Unix-socket server of pipe-io-server.
 
-    One JSON object per line; each request gets zero or one response line;
-    the server answers errors as ``{"error": message, "type": name}``,
+    One JSON object per line; each request gets zero or one response line
+    (responses come in request order); the server answers errors as
+    ``{"error": message, "type": name}`` (a Node server adds ``"code"``),
     raised here as :class:`RemoteError`. Several requests per connection.
+    Use :meth:`request` for requests that get a response and :meth:`send`
+    for those that get none.
 
     :param path: socket path.
     :param timeout: seconds for connect and for each response (default 10;
@@ -528,8 +535,9 @@ class SocketClient:
                 raise PipeClosed(errno.ECONNRESET, f"{self.path}: the server closed the connection")
             self._buffer += chunk
         value = json.loads(line)
-        if isinstance(value, dict) and isinstance(value.get("error"), str) and "type" in value:
-            raise RemoteError(str(value["error"]), str(value["type"]))
+        if isinstance(value, dict) and isinstance(value.get("error"), str) and isinstance(value.get("type"), str):
+            code = value.get("code")
+            raise RemoteError(value["error"], value["type"], code if isinstance(code, str) else None)
         return value
 
     def request(self, value: Any) -> Any:
