@@ -6,7 +6,7 @@
  * child's own stop() latency, then checks that the child exits by itself within EXIT_DEADLINE_MS
  * (a worker still blocked in open()/read()/write() on a FIFO would keep it alive).
  *
- * Standalone: node bench/stop-latency.bench.js [--runs 5] [--states a,b]
+ * Standalone: node bench/stop-latency.bench.js [--runs 5] [--states 'substring;substring']
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -90,10 +90,12 @@ const STATES = {
   },
   'paths replaced by new FIFOs (stop 100 ms later)': {
     setup: async (ctx) => {
-      fs.unlinkSync(ctx.inPipe);
-      fs.unlinkSync(ctx.outPipe);
-      u.mkfifo(ctx.inPipe);
-      u.mkfifo(ctx.outPipe);
+      // mkfifo beside, then rename over: the server never sees the path missing (an
+      // unlink + mkfifo pair races with the server recreating its deleted FIFO).
+      for (const p of [ctx.inPipe, ctx.outPipe]) {
+        u.mkfifo(`${p}.new`);
+        fs.renameSync(`${p}.new`, p);
+      }
       await u.delay(100); // give the server's watcher time to notice
     },
   },
@@ -193,7 +195,10 @@ if (require.main === module) {
   const opts = {};
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') opts.runs = Number(argv[++i]);
-    else if (argv[i] === '--states') opts.states = argv[++i].split(',');
+    else if (argv[i] === '--states') {
+      const parts = argv[++i].split(';');
+      opts.states = Object.keys(STATES).filter((k) => parts.some((p) => k.includes(p)));
+    }
   }
   stopLatency(opts).then(({ summary }) => console.log(stopLatencyTable(summary)), (err) => {
     console.error(err);

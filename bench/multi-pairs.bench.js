@@ -1,0 +1,169 @@
+'use strict';
+/**
+ * MultiPipeServer at scale (issue 5), on the compiled package (dist/: `npm run build` first).
+ *
+ *   node bench/multi-pairs.bench.js [--pairs 1,10,100] [--total 200000] [--size 100] [--out FILE]
+ *
+ * For each pair count, a fresh server process (this file with --child) starts a
+ * MultiPipeServer with an echo handler and adds the pairs (concurrently). Reported:
+ *   - RSS (VmRSS) and thread count (/proc/self/status Threads) before and after start,
+ *     and peak RSS (VmHWM) after the echo run;
+ *   - start time: start() + every addPair() resolved (clients can open every pipe);
+ *   - aggregate echo throughput: `--total` messages of `--size` bytes split evenly over
+ *     the pairs, one external C client per pair (bench/c/client.c, pipelined, every reply
+ *     checked), all at once; msgs/s = total / wall time from first spawn to last exit;
+ *   - stop() latency with every pair's client mid-transfer, and whether the server
+ *     process then exits by itself.
+ * Targets: 100 pairs < 300 MB RSS, started < 2 s, aggregate throughput >= 1 pair's.
+ * Prints a Markdown table on stdout and writes JSON to --out (default bench/results/multi-pairs.json).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const u = require('./lib/util');
+
+function procStatus() {
+  const s = fs.readFileSync('/proc/self/status', 'utf8');
+  const num = (re) => Number((s.match(re) || [])[1]);
+  return { rssKB: num(/^VmRSS:\s+(\d+)/m), hwmKB: num(/^VmHWM:\s+(\d+)/m), threads: num(/^Threads:\s+(\d+)/m) };
+}
+
+/** Server side, in its own process: --child N DIR */
+async function child(count, dir) {
+  const before = procStatus();
+  const { MultiPipeServer } = u.loadPackage();
+  const t0 = performance.now();
+  const multi = new MultiPipeServer(dir);
+  multi.handleMessage = (name, message) => {
+    multi.send(name, message);
+  };
+  multi.on('error', (err, name) => process.stderr.write(`error ${name} ${err.code} ${err.message}\n`));
+  await multi.start();
+  const workerMs = performance.now() - t0;
+  await Promise.all(Array.from({ length: count }, (_, i) => multi.addPair(`p${i}`)));
+  const readyMs = performance.now() - t0;
+  const after = procStatus();
+  process.on('SIGUSR2', () => process.stdout.write(`STATUS ${JSON.stringify(procStatus())}\n`));
+  process.once('SIGTERM', () => {
+    const s0 = performance.now();
+    void multi.stop().then(() => {
+      process.stdout.write(`STOPPED ${JSON.stringify({ stopMs: performance.now() - s0 })}\n`);
+      process.removeAllListeners('SIGUSR2'); // a signal listener would keep nothing alive anyway
+    });
+  });
+  process.stdout.write(`READY ${JSON.stringify({ before, after, workerMs, readyMs })}\n`);
+}
+
+async function echoRun(dir, pairs, perPair, size) {
+  const t0 = performance.now();
+  const runs = [];
+  for (let i = 0; i < pairs; i++) {
+    const out = path.join(dir, `p${i}.out`);
+    const inp = path.join(dir, `p${i}.in`);
+    runs.push(u.run(u.CLIENT, [out, inp, 'throughput', String(perPair), String(size)], { timeoutMs: 120000 }).exited);
+  }
+  const results = await Promise.all(runs);
+  const wallS = (performance.now() - t0) / 1000;
+  const failed = results.filter((r) => r.code !== 0);
+  if (failed.length > 0) throw new Error(`${failed.length} clients failed: ${failed[0].stderr || failed[0].stdout}`);
+  return { wallS, msgsPerS: (pairs * perPair) / wallS, mbPerS: (pairs * perPair * size) / 1e6 / wallS };
+}
+
+async function scenario(count, opts) {
+  const dir = path.join(u.makeTmpDir('multi'), 'pipes');
+  const { child: server, exited } = u.run(process.execPath, [__filename, '--child', String(count), dir], { timeoutMs: 180000 });
+  try {
+    const ready = JSON.parse((await u.waitForLine(server, /^READY (.*)$/m, 60000, 'READY'))[1]);
+    const perPair = Math.max(1, Math.floor(opts.total / count));
+    const echo = await echoRun(dir, count, perPair, opts.size);
+    const statusAt = server.output().stdout.length;
+    server.kill('SIGUSR2');
+    await u.waitForLine(server, /^STATUS /m, 10000);
+    const status = JSON.parse(server.output().stdout.slice(statusAt).match(/^STATUS (.*)$/m)[1]);
+    // stop with every pair mid-transfer: clients that would run for a long time
+    const busy = [];
+    for (let i = 0; i < count; i++) {
+      busy.push(u.run(u.CLIENT, [path.join(dir, `p${i}.out`), path.join(dir, `p${i}.in`), 'throughput', '100000000', String(opts.size)], { timeoutMs: 60000 }));
+    }
+    await u.delay(300); // let them get going (a benchmark, not a test)
+    server.kill('SIGTERM');
+    const stopped = JSON.parse((await u.waitForLine(server, /^STOPPED (.*)$/m, 10000, 'STOPPED'))[1]);
+    const exitT0 = performance.now();
+    const end = await exited;
+    const exitMs = performance.now() - exitT0;
+    for (const b of busy) u.killGroup(b.child);
+    await Promise.all(busy.map((b) => b.exited));
+    return {
+      pairs: count,
+      baseRssMB: ready.before.rssKB / 1024,
+      rssMB: ready.after.rssKB / 1024,
+      peakRssMB: status.hwmKB / 1024,
+      threadsBefore: ready.before.threads,
+      threads: ready.after.threads,
+      workerMs: ready.workerMs,
+      startMs: ready.readyMs,
+      echoMsgsPerS: echo.msgsPerS,
+      echoMBPerS: echo.mbPerS,
+      stopMs: stopped.stopMs,
+      exitedByItself: end.code === 0 && !end.timedOut,
+      exitAfterStopMs: exitMs,
+    };
+  } finally {
+    u.killGroup(server);
+    u.rmTmpDir(path.dirname(dir));
+  }
+}
+
+function table(rows) {
+  const lines = [
+    '| pairs | RSS MB (node alone) | peak RSS MB | threads (node alone) | start ms (worker) | echo msgs/s | MB/s | stop ms mid-transfer | exits by itself |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.pairs} | ${u.fmt(r.rssMB)} (${u.fmt(r.baseRssMB)}) | ${u.fmt(r.peakRssMB)} | ${r.threads} (${r.threadsBefore}) | ` +
+        `${u.fmt(r.startMs)} (${u.fmt(r.workerMs)}) | ${u.fmt(r.echoMsgsPerS, 0)} | ${u.fmt(r.echoMBPerS)} | ${u.fmt(r.stopMs)} | ${r.exitedByItself ? 'yes' : 'NO'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(argv) {
+  if (argv[0] === '--child') return child(Number(argv[1]), argv[2]);
+  const opts = { pairs: [1, 10, 100], total: 200000, size: 100, out: path.join(__dirname, 'results', 'multi-pairs.json') };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--pairs') opts.pairs = argv[++i].split(',').map(Number);
+    else if (argv[i] === '--total') opts.total = Number(argv[++i]);
+    else if (argv[i] === '--size') opts.size = Number(argv[++i]);
+    else if (argv[i] === '--out') opts.out = path.resolve(argv[++i]);
+    else throw new Error(`unknown option ${argv[i]}`);
+  }
+  u.buildC();
+  u.loadPackage();
+  const watchdog = setTimeout(() => {
+    u.killAll();
+    process.stderr.write('multi-pairs: watchdog (280 s)\n');
+    process.exit(1);
+  }, 280000);
+  const rows = [];
+  for (const count of opts.pairs) {
+    process.stderr.write(`multi-pairs: ${count} pair(s)...\n`);
+    rows.push(await scenario(count, opts));
+  }
+  clearTimeout(watchdog);
+  const one = rows.find((r) => r.pairs === 1);
+  const hundred = rows.find((r) => r.pairs === 100);
+  const verdict = hundred && {
+    rssUnder300MB: hundred.rssMB < 300 && hundred.peakRssMB < 300,
+    startedUnder2s: hundred.startMs < 2000,
+    aggregateAtLeastOnePair: one ? hundred.echoMsgsPerS >= one.echoMsgsPerS : undefined,
+  };
+  process.stdout.write(`${table(rows)}\n\n${JSON.stringify(verdict)}\n`);
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, opts, rows, verdict }, null, 2)}\n`);
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  u.killAll();
+  process.stderr.write(`${err.stack || err}\n`);
+  process.exitCode = 1;
+});
