@@ -81,9 +81,10 @@ async function main() {
     out.push(`## libuv pool starvation (${r.windowMs / 1000} s window)\n`, poolStarvationTable(r), '');
   }
   results.meta.totalSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  results.meta.loadavgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   fs.writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
-  out.push(`_Total ${results.meta.totalSeconds} s. JSON: ${path.relative(process.cwd(), opts.out)}_`);
+  out.push(`_Total ${results.meta.totalSeconds} s. Load average (1/5/15 min) at start ${results.meta.loadavg.join(' ')}, at end ${results.meta.loadavgAtEnd.join(' ')} on ${os.cpus().length} CPUs. JSON: ${path.relative(process.cwd(), opts.out)}_`);
   console.log(out.join('\n'));
 }
 

@@ -4,6 +4,8 @@
  * Usage: node bench/servers/ours.js IN_PIPE OUT_PIPE
  * Creates the FIFOs (managePipes), echoes every message with
  * `handleMessage = m => server.sendMessage(m)`, prints READY once start() resolved.
+ * The echo ignores sendMessage()'s false (as the issue's one-liner does); a PIPEIO_ERR_QUEUE_FULL
+ * (64 x 1 MiB is just above the 64 MiB default maxQueueBytes) kills the process.
  * On SIGTERM: stop(), print "STOPPED <ms>" on stdout, then exit by itself (no process.exit).
  */
 const { loadPackage } = require('../lib/util');
@@ -22,6 +24,11 @@ server.handleMessage = (message) => {
 };
 server.on('error', (err) => {
   if (errors++ < 5) console.error(`ours: ${err.code}: ${err.message}`);
+  if (err.code === 'PIPEIO_ERR_QUEUE_FULL' || err.cause?.code === 'PIPEIO_ERR_QUEUE_FULL') {
+    // A reply was dropped: end now so the client sees EOF and fails fast instead of
+    // waiting for its deadline. SIGKILL, because exit would wait for blocked workers.
+    process.kill(process.pid, 'SIGKILL');
+  }
 });
 
 // Keeps the process alive until SIGTERM whatever the engine refs; cleared before stop() so
