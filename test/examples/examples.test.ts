@@ -5,9 +5,12 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
-import { killAll, startChild, waitForExit } from '../clients/child-process';
+import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
 
@@ -27,7 +30,7 @@ async function runOnce(name: string): Promise<string> {
 // Each example takes seconds of ts-node start-up, so all start at once (in the
 // first call) and each test awaits its own run.
 const runs = new Map<string, Promise<string>>();
-const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin'];
+const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin', 'daemon-socket-pidfile'];
 
 function runExample(name: string): Promise<string> {
   if (runs.size === 0) {
@@ -89,5 +92,39 @@ describe('examples', function () {
       '"" -> "0 "',
       'plugin exited with code 0',
     ]);
+  });
+
+  it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async () => {
+    expect(lines(await runExample('daemon-socket-pidfile'))).to.deep.equal([
+      'daemon is ready',
+      "pidfile holds the daemon's pid: true",
+      'second owner: PIPEIO_ERR_PIDFILE_LOCKED, holder is the daemon: true',
+      'status: ok',
+      'echo: {"text": "hi"} (exit 0)',
+      'bogus: error: RangeError: unknown cmd "bogus" (exit 1)',
+      'stop: {"stopping": true} (exit 0)',
+      'daemon exited with code 0',
+      'pidfile removed: true, socket removed: true',
+    ]);
+  });
+
+  it('daemon-socket-pidfile: SIGTERM stops the daemon with exit 0 and removes its files', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pio-daemon-${randomBytes(4).toString('hex')}-`));
+    try {
+      const daemon = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
+        cwd: ROOT,
+        env: { TS_NODE_TRANSPILE_ONLY: '1' },
+        label: 'daemon.ts',
+      });
+      await waitForOutput(daemon, 'stdout', /ready pid=\d+/, RUN_DEADLINE_MS);
+      expect(fs.readFileSync(path.join(dir, 'daemon.pid'), 'utf8')).to.equal(`${daemon.child.pid}\n`);
+      expect(fs.lstatSync(path.join(dir, 'control.sock')).isSocket()).to.equal(true);
+      const exit = await stopChild(daemon, 'SIGTERM', RUN_DEADLINE_MS);
+      expect(exit, daemon.stderr()).to.deep.equal({ code: 0, signal: null });
+      expect(daemon.stdout()).to.contain('stopping (SIGTERM)');
+      expect(fs.readdirSync(dir)).to.deep.equal([]); // pidfile and socket removed
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
