@@ -149,22 +149,27 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
 
   private async doStart(): Promise<void> {
     const opened: Array<{ side: Side; anchor: FifoAnchor; created: boolean }> = [];
+    const sides = [this.reader, this.writer].filter((s): s is Side => s !== undefined);
     try {
-      for (const side of [this.reader, this.writer]) {
-        if (!side) continue;
-        const anchor = this.managePipes ? await createFifo(side.path, this.permissions) : openAnchor(side.path);
-        opened.push({ side, anchor, created: this.managePipes });
-        this.throwIfStopping();
-      }
-      for (const { side, anchor } of opened) {
-        await side.start(anchor);
-        this.throwIfStopping();
-      }
+      // Both pipes at once, then both workers at once: start() costs one
+      // mkfifo and one worker start-up, not two of each.
+      const anchors = await Promise.allSettled(
+        sides.map(async (side) => {
+          const anchor = this.managePipes ? await createFifo(side.path, this.permissions) : openAnchor(side.path);
+          opened.push({ side, anchor, created: this.managePipes });
+        }),
+      );
+      for (const a of anchors) if (a.status === 'rejected') throw a.reason;
+      this.throwIfStopping();
+      const started = await Promise.allSettled(opened.map(({ side, anchor }) => side.start(anchor)));
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      this.throwIfStopping();
     } catch (err) {
       if (this.currentState === 'starting') this.currentState = 'closing';
       for (const { side, anchor, created } of opened) {
-        await side.stop(this.closeTimeout);
-        closeQuietly(anchor.fd);
+        // A side that was handed its anchor closes it in stop(); never close an fd twice.
+        if (side.identity.fd === anchor.fd) await side.stop(this.closeTimeout);
+        else closeQuietly(anchor.fd);
         if (created) removeFifo(side.path, anchor);
       }
       this.finishClose();
