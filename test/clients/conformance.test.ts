@@ -5,14 +5,13 @@
  * process: `echo READ_PIPE WRITE_PIPE` = `echo server.outPipe server.inPipe`.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { PipeIOServer } from '../../lib';
 import { ADAPTERS, type ClientAdapter } from './adapters';
+import { RawPipes } from './raw-pipes';
 import { eventWithin, killAll, startChild, stopChild, waitForExit, waitForOutput, type RunningChild } from './child-process';
 
 const EXIT_DEADLINE_MS = 5000; // a client must be gone this long after the server stops
@@ -234,63 +233,4 @@ for (const adapter of ADAPTERS) {
 function startEcho(adapter: ClientAdapter, readPipe?: string, writePipe?: string, env?: NodeJS.ProcessEnv): RunningChild {
   const command = adapter.echo(readPipe, writePipe);
   return startChild(command.file, command.args, { env: { ...command.env, ...env }, label: `${adapter.name} echo` });
-}
-
-/**
- * A minimal stand-in for the server's ends of the two FIFOs: a non-blocking
- * reader on the in pipe and a read-write fd on the out pipe (never blocks on
- * Linux/macOS), so the test decides when each side disappears.
- */
-class RawPipes {
-  readonly inPipe: string;
-  readonly outPipe: string;
-  private readerFd: number | undefined;
-  private writerFd: number | undefined;
-  private received = '';
-
-  constructor(dir: string) {
-    this.inPipe = path.join(dir, 'raw-in');
-    this.outPipe = path.join(dir, 'raw-out');
-    execFileSync('mkfifo', ['-m', '600', this.inPipe, this.outPipe]);
-    const { O_RDONLY, O_RDWR, O_NONBLOCK } = fs.constants;
-    this.readerFd = fs.openSync(this.inPipe, O_RDONLY | O_NONBLOCK);
-    this.writerFd = fs.openSync(this.outPipe, O_RDWR | O_NONBLOCK);
-  }
-
-  write(text: string): void {
-    fs.writeSync(this.writerFd!, text);
-  }
-
-  /** Polls the in pipe (10 ms steps) until everything received equals `expected`'s length. */
-  async readUntil(expected: string, ms = ECHO_DEADLINE_MS): Promise<string> {
-    const deadline = Date.now() + ms;
-    const chunk = Buffer.alloc(65536);
-    while (this.received.length < expected.length) {
-      try {
-        const n = fs.readSync(this.readerFd!, chunk, 0, chunk.length, null);
-        this.received += chunk.toString('latin1', 0, n);
-        if (n > 0) continue;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      }
-      if (Date.now() > deadline) throw new Error(`raw in pipe got ${JSON.stringify(this.received)}, expected ${JSON.stringify(expected)}`);
-      await delay(10); // polling step, not synchronisation: the deadline above bounds it
-    }
-    return this.received;
-  }
-
-  closeReader(): void {
-    if (this.readerFd !== undefined) fs.closeSync(this.readerFd);
-    this.readerFd = undefined;
-  }
-
-  closeWriter(): void {
-    if (this.writerFd !== undefined) fs.closeSync(this.writerFd);
-    this.writerFd = undefined;
-  }
-
-  close(): void {
-    this.closeReader();
-    this.closeWriter();
-  }
 }
