@@ -330,9 +330,13 @@ static int write_all(int fd, struct iovec *iov, int count) {
     }
   }
   if (result == -1 && saved == EPIPE && !was_pending) {
-    /* Consume the SIGPIPE our write raised before unblocking. */
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR) {
+    /* Consume the SIGPIPE our write raised before unblocking (sigwait, not
+       sigtimedwait: macOS has no sigtimedwait; it returns at once as the
+       signal is pending). */
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) {
+      int sig;
+      sigwait(&pipe_set, &sig);
     }
   }
   pthread_sigmask(SIG_SETMASK, &old_set, NULL);
