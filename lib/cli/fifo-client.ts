@@ -129,8 +129,10 @@ export async function writeAll(fd: number, data: Buffer, path: string, deadline:
 /**
  * Reads up to `count` newline-terminated messages from a non-blocking FIFO
  * fd, calling `onMessage` for each (without its newline). A fragment left by
- * a writer that closed counts as a message. Throws a timeout CliError naming
- * how many messages arrived.
+ * a writer that closed counts as a message. While no writer has the FIFO
+ * open it waits for one; once a writer was seen, end-of-file (every writer
+ * left, e.g. the server stopped) fails with exit code 1, like `read` at EOF.
+ * Throws a timeout CliError naming how many messages arrived.
  */
 export async function readMessages(
   fd: number,
@@ -143,6 +145,7 @@ export async function readMessages(
   const backoff = new Backoff();
   let line: number[] = [];
   let received = 0;
+  let sawWriter = false;
   while (received < count) {
     let n: number;
     try {
@@ -151,6 +154,7 @@ export async function readMessages(
       if (!isErrno(err, 'EAGAIN', 'EINTR')) throw errnoToCli(err, path);
       n = -1;
     }
+    if (n !== 0) sawWriter = true;
     if (n === 1) {
       backoff.reset();
       if (byte[0] === 10) {
@@ -169,7 +173,10 @@ export async function readMessages(
       received += 1;
       continue;
     }
-    // n === 0 without a fragment: no writer right now; -1: writer, no data yet
+    if (n === 0 && sawWriter) {
+      throw new CliError(ExitCode.FAILURE, `end of stream on ${path}: the writer closed it after ${received} of ${count} message(s)`);
+    }
+    // n === 0 before any writer: wait for one; -1: a writer, no data yet
     if (deadline.expired) {
       const writer = n === 0 ? ' (no writer has the pipe open: is the server running?)' : '';
       throw new CliError(

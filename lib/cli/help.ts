@@ -85,7 +85,8 @@ export const RECV_HELP = `Usage: pipe-io-server recv [--pipe PATH] [--timeout MS
 
 Reads N messages (lines) from the pipe PATH (a server's out pipe) and prints
 them, one per line. Reads byte by byte, so it never consumes more than N
-messages: the next recv gets the next ones.
+messages: the next recv gets the next ones. Waits for a writer; once one was
+seen, end-of-file (the server stopped) ends recv with exit 1.
 
 Options:
   -p, --pipe PATH     the pipe to read (default: $PIPE_IO_READ_PIPE)

@@ -140,6 +140,20 @@ describe('pipe-io-server CLI', function () {
         fs.closeSync(holder);
       }
     });
+
+    it('recv exits 1 at end of stream once the writer it saw has left', async function () {
+      const fifo = path.join(dir, 'eos');
+      await mkfifo(fifo);
+      const holder = fs.openSync(fifo, fs.constants.O_RDWR);
+      fs.writeSync(holder, 'x\n');
+      const child = startCli(['recv', '--pipe', fifo, '--count', '2', '--timeout', '10000']);
+      try {
+        expect(await waitForLine(child, /^x$/)).to.equal('x');
+      } finally {
+        fs.closeSync(holder);
+      }
+      expect(await waitForExit(child)).to.deep.equal([1, null]);
+    });
   });
 
   describe('serve', function () {
