@@ -23,10 +23,14 @@ import type { MainToWorker, PairSide, WorkerEvent, WorkerToMain } from './worker
 
 const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
 
-/** Pause reading a pair when this many bytes were posted but not yet consumed by the main thread. */
-const READ_PAUSE_BYTES = 8 * 1024 * 1024;
+/**
+ * Pause reading a pair when this many bytes were posted but not yet credited
+ * back by the main thread (it withholds credit while the pair's out queue is
+ * at/above highWaterMark, so a client that does not read stops being read).
+ */
+const READ_PAUSE_BYTES = 2 * 1024 * 1024;
 /** Resume it below this. */
-const READ_RESUME_BYTES = 2 * 1024 * 1024;
+const READ_RESUME_BYTES = 512 * 1024;
 /** Bytes read per anchor drain step when moving an out pipe. */
 const DRAIN_CHUNK = 64 * 1024;
 

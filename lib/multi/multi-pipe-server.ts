@@ -470,6 +470,10 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
           pair.queued -= ev.bytes;
           if (pair.needDrain && pair.queued < this.highWaterMark) {
             pair.needDrain = false;
+            if (pair.withheldCredit > 0) {
+              consumed.set(ev.id, (consumed.get(ev.id) ?? 0) + pair.withheldCredit);
+              pair.withheldCredit = 0;
+            }
             this.emit('drain', name);
           }
           break;
@@ -487,9 +491,15 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
         }
       }
     }
-    if (consumed.size > 0 && this.worker) {
-      this.post({ type: 'consumed', items: [...consumed].map(([id, bytes]) => ({ id, bytes })) });
+    // Backpressure: a pair whose out queue is at/above highWaterMark gets no read
+    // credit until it drains, so the worker pauses reading it (bounded memory).
+    const items: Array<{ id: number; bytes: number }> = [];
+    for (const [id, bytes] of consumed) {
+      const pair = this.byId.get(id);
+      if (pair?.needDrain) pair.withheldCredit += bytes;
+      else items.push({ id, bytes });
     }
+    if (items.length > 0 && this.worker) this.post({ type: 'consumed', items });
   }
 
   private deliver(pair: PairState, line: Buffer): void {

@@ -28,6 +28,8 @@ export class PairState {
   /** Bytes accepted by send() and not yet handed to the kernel. */
   queued = 0;
   needDrain = false;
+  /** Read credit withheld while the out queue is at/above highWaterMark (bytes). */
+  withheldCredit = 0;
   /** A recreate of this side is in progress. */
   recreating: Record<PairSide, boolean> = { in: false, out: false };
   /** A non-FIFO at this side's path was already reported. */
