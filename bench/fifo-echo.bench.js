@@ -22,8 +22,8 @@ const SCENARIOS = {
 };
 
 const SERVERS = {
-  c: { cmd: () => u.C_ECHO_SERVER, args: [], makesPipes: false },
-  naive: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'naive.js')], makesPipes: false },
+  c: { cmd: () => u.C_ECHO_SERVER, args: [], makesPipes: false, exitsAtEof: true },
+  naive: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'naive.js')], makesPipes: false, exitsAtEof: true },
   ours: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'ours.js')], makesPipes: true },
 };
 
@@ -55,7 +55,8 @@ async function runOnce(serverName, scenario) {
     } else {
       Object.assign(result, JSON.parse(c.stdout.trim().split('\n').pop()));
     }
-    // Stop the server: SIGTERM unless it already left at EOF; 5 s deadline, then SIGKILL.
+    // Stop the server: c and naive leave at EOF (2 s grace), ours on SIGTERM; 5 s deadline, then SIGKILL.
+    if (spec.exitsAtEof) await u.within(server.exited, 2000);
     if (server.child.exitCode === null && server.child.signalCode === null) {
       const t0 = performance.now();
       server.child.kill('SIGTERM');
@@ -68,6 +69,8 @@ async function runOnce(serverName, scenario) {
     const s = await server.exited;
     const m = s.stdout.match(/MAXRSS_KB (\d+)/);
     result.rssKiB = Math.max(hwm, m ? Number(m[1]) : 0) || undefined;
+    const gap = s.stdout.match(/MAXGAP ([\d.]+)/);
+    if (gap) result.maxGapMs = Number(gap[1]);
     const st = s.stdout.match(/STOPPED ([\d.]+) ERRORS (\d+)/);
     if (st) {
       result.stopMs = Number(st[1]);
@@ -128,6 +131,7 @@ async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = cons
         p999Us: u.median(ok.map((r) => r.p999_us)),
         rssKiB: u.max(rs.map((r) => r.rssKiB)),
         stopMs: u.median(rs.map((r) => r.stopMs)),
+        maxGapMs: u.median(rs.map((r) => r.maxGapMs)),
         errors: rs.filter((r) => r.error).map((r) => r.error),
       };
     }
@@ -137,7 +141,7 @@ async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = cons
 
 function brief(r) {
   if (r.mode === 'rtt') return `p50 ${r.p50_us} us, p99 ${r.p99_us} us, rss ${r.rssKiB} KiB`;
-  return `${Math.round(r.msgs_per_s)} msgs/s, ${r.mb_per_s} MB/s, rss ${r.rssKiB} KiB`;
+  return `${Math.round(r.msgs_per_s)} msgs/s, ${r.mb_per_s} MB/s, rss ${r.rssKiB} KiB${r.maxGapMs !== undefined ? `, stall ${r.maxGapMs} ms` : ''}`;
 }
 
 /** Markdown table of a fifoEcho() summary, ratios against the C server. */
@@ -155,9 +159,11 @@ function fifoEchoTable(summary) {
       `${u.fmt(s.rtt.p999Us)} | ${c.rtt?.p50Us && s.rtt.p50Us ? (s.rtt.p50Us / c.rtt.p50Us).toFixed(2) + 'x' : '-'} | ` +
       `${rss ? u.fmt(rss / 1024) : '-'} |`);
   }
-  const rssRows = ['', '| server | peak RSS MiB: pipelined | 1 MiB | round trip |', '|---|---:|---:|---:|'];
+  const rssRows = ['', '| server | peak RSS MiB: pipelined | 1 MiB | round trip | event-loop stall ms (median of max gap between 10 ms ticks): pipelined | 1 MiB | round trip |',
+    '|---|---:|---:|---:|---:|---:|---:|'];
   for (const [name, s] of Object.entries(summary)) {
-    rssRows.push(`| ${name} | ${u.fmt(s.pipelined.rssKiB / 1024)} | ${u.fmt(s.big.rssKiB / 1024)} | ${u.fmt(s.rtt.rssKiB / 1024)} |`);
+    rssRows.push(`| ${name} | ${u.fmt(s.pipelined.rssKiB / 1024)} | ${u.fmt(s.big.rssKiB / 1024)} | ${u.fmt(s.rtt.rssKiB / 1024)} | ` +
+      `${u.fmt(s.pipelined.maxGapMs, 0)} | ${u.fmt(s.big.maxGapMs, 0)} | ${u.fmt(s.rtt.maxGapMs, 0)} |`);
   }
   const failures = [];
   for (const [name, s] of Object.entries(summary)) {

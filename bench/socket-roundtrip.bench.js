@@ -14,7 +14,7 @@ const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { UnixServer, UnixClient } = require('../dist');
+const { UnixClient } = require('../dist');
 
 const PEER = path.join(__dirname, 'socket_peer.py');
 
@@ -78,21 +78,27 @@ function pythonClient(sockPath, o) {
   });
 }
 
-async function withNodeServer(sockPath, fn) {
-  const server = new UnixServer(sockPath, (request) => request);
-  await server.start();
-  try {
-    return await fn();
-  } finally {
-    await server.stop();
-  }
+/** Our UnixServer in its own process (as in production: server and client do not share a thread). */
+const NODE_SERVER = `
+const { UnixServer } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+const server = new UnixServer(process.argv[1], (request) => request);
+server.start().then(() => console.log('ready'));
+process.stdin.on('end', () => server.stop().then(() => process.exit(0)));
+process.stdin.resume();
+`;
+
+function withNodeServer(sockPath, fn) {
+  return withChildServer(spawn(process.execPath, ['-e', NODE_SERVER, sockPath], { stdio: ['pipe', 'pipe', 'inherit'] }), fn);
 }
 
-async function withPythonServer(sockPath, fn) {
-  const child = spawn('python3', [PEER, 'server', sockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+function withPythonServer(sockPath, fn) {
+  return withChildServer(spawn('python3', [PEER, 'server', sockPath], { stdio: ['pipe', 'pipe', 'inherit'] }), fn);
+}
+
+async function withChildServer(child, fn) {
   await new Promise((resolve, reject) => {
     child.stdout.once('data', resolve);
-    child.once('exit', () => reject(new Error('python server exited')));
+    child.once('exit', () => reject(new Error('server process exited')));
   });
   try {
     return await fn();

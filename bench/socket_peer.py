@@ -17,17 +17,14 @@ import time
 
 
 def serve_connection(conn):
-    with conn, conn.makefile("rb") as rfile, conn.makefile("wb") as wfile:
+    # As codechu-ipc does: read a line, answer it with one sendall.
+    with conn, conn.makefile("rb") as rfile:
         for raw in rfile:
             try:
                 reply = json.loads(raw)
             except Exception as exc:  # noqa: BLE001
                 reply = {"error": str(exc), "type": type(exc).__name__}
-            wfile.write((json.dumps(reply) + "\n").encode())
-            # Flush only when no further request is already buffered (pipelining friendly).
-            if not rfile.peek(1) if hasattr(rfile, "peek") else True:
-                wfile.flush()
-        wfile.flush()
+            conn.sendall((json.dumps(reply) + "\n").encode())
 
 
 def server(path):

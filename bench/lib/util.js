@@ -176,6 +176,13 @@ function fmt(x, digits = 1) {
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/** Resolves with `promise`'s value, or undefined after `ms` (the timer is cleared either way). */
+function within(promise, ms) {
+  let timer;
+  return Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -183,5 +190,5 @@ function delay(ms) {
 module.exports = {
   BENCH_DIR, ROOT_DIR, BUILD_DIR, CLIENT, C_ECHO_SERVER,
   buildC, loadPackage, oursAvailable, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, killAll, waitForLine, vmHWM,
-  median, max, fmt, delay,
+  median, max, fmt, delay, within,
 };

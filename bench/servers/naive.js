@@ -21,7 +21,17 @@ const rl = readline.createInterface({ input, crlfDelay: Infinity });
 rl.on('line', (line) => {
   output.write(line + '\n');
 });
+// Largest event-loop stall: gap between 10 ms timer ticks, printed as "MAXGAP <ms>" at EOF.
+let lastTick = performance.now();
+let maxGapMs = 0;
+const ticker = setInterval(() => {
+  const now = performance.now();
+  maxGapMs = Math.max(maxGapMs, now - lastTick);
+  lastTick = now;
+}, 10);
 rl.on('close', () => {
+  clearInterval(ticker);
+  console.log(`MAXGAP ${maxGapMs.toFixed(1)}`);
   output.end();
 });
 output.on('error', (err) => {

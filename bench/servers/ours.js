@@ -6,6 +6,7 @@
  * `handleMessage = m => server.sendMessage(m)`, prints READY once start() resolved.
  * The echo ignores sendMessage()'s false (as the issue's one-liner does); a PIPEIO_ERR_QUEUE_FULL
  * (64 x 1 MiB is just above the 64 MiB default maxQueueBytes) kills the process.
+ * Prints "MAXGAP <ms>" (largest gap between 10 ms timer ticks) on SIGTERM.
  * On SIGTERM: stop(), print "STOPPED <ms>" on stdout, then exit by itself (no process.exit).
  */
 const { loadPackage } = require('../lib/util');
@@ -31,12 +32,20 @@ server.on('error', (err) => {
   }
 });
 
-// Keeps the process alive until SIGTERM whatever the engine refs; cleared before stop() so
-// that the exit-by-itself check afterwards measures the engine alone.
-const keepAlive = setInterval(() => {}, 1 << 30);
+// A 10 ms ticker: measures the largest event-loop stall (gap between ticks) and keeps the
+// process alive until SIGTERM whatever the engine refs; cleared before stop() so that the
+// exit afterwards depends on the engine alone.
+let lastTick = performance.now();
+let maxGapMs = 0;
+const keepAlive = setInterval(() => {
+  const now = performance.now();
+  maxGapMs = Math.max(maxGapMs, now - lastTick);
+  lastTick = now;
+}, 10);
 
 process.once('SIGTERM', () => {
   clearInterval(keepAlive);
+  console.log(`MAXGAP ${maxGapMs.toFixed(1)}`);
   const t0 = performance.now();
   server.stop().then(() => {
     console.log(`STOPPED ${(performance.now() - t0).toFixed(2)} ERRORS ${errors}`);
