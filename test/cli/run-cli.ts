@@ -7,8 +7,12 @@ import * as path from 'node:path';
 export const ROOT = path.join(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
-/** Builds dist/ once (npm run build). Slow: about 10 s on 2 cores. */
+let built = false;
+
+/** Builds dist/ (npm run build) once per test process. Slow: about 10 s on 2 cores. */
 export function buildOnce(): void {
+  if (built) return;
+  built = true;
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120000 });
 }
 
