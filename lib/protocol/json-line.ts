@@ -5,7 +5,7 @@
  * only consumes an async-iterable of chunks.
  */
 import { pipeIOError, PipeIOError } from '../errors';
-import { LineSplitter } from '../framing/line-splitter';
+import { StringDecoder } from 'node:string_decoder';
 
 /** Default longest accepted line for JSON lines: 16 MiB (newline excluded). */
 export const DEFAULT_JSON_MAX_LINE_LENGTH = 16 * 1024 * 1024;
@@ -37,9 +37,15 @@ const BLANK = /^[ \t\r]*$/;
  * lines after it. Blank lines (spaces, tabs, CR) are ignored.
  */
 export class JsonLineDecoder {
-  private readonly splitter: LineSplitter;
+  /** Longest accepted line in bytes. */
+  readonly maxLineLength: number;
   private readonly onValue: (value: unknown) => void;
   private readonly onError: (err: PipeIOError) => void;
+  // Chunks are decoded to text once (StringDecoder keeps split UTF-8
+  // sequences) and split in string space: one toString per chunk, not per line.
+  private text = new StringDecoder('utf8');
+  private partial = '';
+  private skipping = false;
 
   constructor(
     onValue: (value: unknown) => void,
@@ -48,37 +54,80 @@ export class JsonLineDecoder {
   ) {
     if (typeof onValue !== 'function') throw new TypeError('onValue must be a function');
     if (typeof onError !== 'function') throw new TypeError('onError must be a function');
+    const max = options.maxLineLength ?? DEFAULT_JSON_MAX_LINE_LENGTH;
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('options.maxLineLength must be a positive integer');
+    this.maxLineLength = max;
     this.onValue = onValue;
     this.onError = onError;
-    this.splitter = new LineSplitter(
-      (line) => this.line(line),
-      (length) => this.overflow(length),
-      { maxLineLength: options.maxLineLength ?? DEFAULT_JSON_MAX_LINE_LENGTH },
-    );
-  }
-
-  /** Longest accepted line in bytes. */
-  get maxLineLength(): number {
-    return this.splitter.maxLineLength;
   }
 
   /** Feeds one chunk; calls back synchronously for each complete line. */
   push(chunk: Buffer): void {
-    this.splitter.push(chunk);
+    const text = this.text.write(chunk);
+    let start = 0;
+    let nl = text.indexOf('\n');
+    if (nl === -1) {
+      this.keep(text);
+      return;
+    }
+    if (this.skipping) {
+      this.skipping = false;
+    } else if (this.partial.length > 0) {
+      const line = this.partial + text.slice(0, nl);
+      this.partial = '';
+      this.line(line);
+    } else {
+      this.line(text.slice(0, nl));
+    }
+    start = nl + 1;
+    while ((nl = text.indexOf('\n', start)) !== -1) {
+      this.line(text.slice(start, nl));
+      start = nl + 1;
+    }
+    if (start < text.length) this.keep(text.slice(start));
   }
 
   /** End of input: a last unterminated line is decoded too. */
   end(): void {
-    this.splitter.end();
+    const rest = this.text.end();
+    if (rest) this.keep(rest);
+    this.text = new StringDecoder('utf8');
+    if (this.skipping) {
+      this.skipping = false;
+      return;
+    }
+    const line = this.partial;
+    this.partial = '';
+    if (line.length > 0) this.line(line);
   }
 
   /** Forgets any partial line (e.g. after the source was replaced). */
   discard(): void {
-    this.splitter.discard();
+    this.text = new StringDecoder('utf8');
+    this.partial = '';
+    this.skipping = false;
   }
 
-  private line(line: Buffer): void {
-    const text = line.toString('utf8');
+  private keep(piece: string): void {
+    if (this.skipping) return;
+    this.partial += piece;
+    if (this.tooLong(this.partial)) {
+      this.overflow(Buffer.byteLength(this.partial, 'utf8'));
+      this.partial = '';
+      this.skipping = true;
+    }
+  }
+
+  private tooLong(text: string): boolean {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only long lines pay for byteLength.
+    return text.length * 3 > this.maxLineLength && Buffer.byteLength(text, 'utf8') > this.maxLineLength;
+  }
+
+  private line(text: string): void {
+    if (this.tooLong(text)) {
+      this.overflow(Buffer.byteLength(text, 'utf8'));
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -93,12 +142,16 @@ export class JsonLineDecoder {
 
   private overflow(length: number): void {
     this.onError(
-      pipeIOError(
-        'PIPEIO_ERR_LINE_TOO_LONG',
-        `JSON line of ${length}+ bytes exceeds maxLineLength ${this.splitter.maxLineLength}`,
-      ),
+      pipeIOError('PIPEIO_ERR_LINE_TOO_LONG', `JSON line of ${length}+ bytes exceeds maxLineLength ${this.maxLineLength}`),
     );
   }
+}
+
+/** Compact JSON text of `value` plus `\n`, as a string. @throws TypeError as {@link encodeJsonLine}. */
+export function jsonLineText(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (typeof text !== 'string') throw new TypeError(`cannot encode ${typeof value} as JSON`);
+  return `${text}\n`;
 }
 
 /**
@@ -107,9 +160,7 @@ export class JsonLineDecoder {
  * @throws TypeError if `value` has no JSON text (undefined, a function, a symbol) or is cyclic.
  */
 export function encodeJsonLine(value: unknown): Buffer {
-  const text = JSON.stringify(value);
-  if (typeof text !== 'string') throw new TypeError(`cannot encode ${typeof value} as JSON`);
-  return Buffer.from(`${text}\n`, 'utf8');
+  return Buffer.from(jsonLineText(value), 'utf8');
 }
 
 /**

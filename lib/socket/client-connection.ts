@@ -90,7 +90,10 @@ export class ClientConnection {
   private readonly decoder: JsonLineDecoder;
   private readonly discardReplies: boolean;
   private failure: PipeIOError | undefined;
-  private corked = false;
+  /** Request lines of this tick not yet handed to the socket, and their write callbacks. */
+  private out = '';
+  private outCallbacks: Array<(err?: Error | null) => void> = [];
+  private flushScheduled = false;
   private readonly onDead: (conn: ClientConnection) => void;
   readonly closed: Promise<void>;
 
@@ -140,7 +143,7 @@ export class ClientConnection {
    * Writes one encoded line. With `waiter`, the next unclaimed reply line
    * settles it; `onWritten` is called once the bytes are handed to the OS.
    */
-  write(line: Buffer, waiter?: PendingReply, onWritten?: (err?: Error | null) => void): void {
+  write(line: string, waiter?: PendingReply, onWritten?: (err?: Error | null) => void): void {
     if (this.failure) {
       const err = this.failure;
       waiter?.reject(err);
@@ -148,25 +151,37 @@ export class ClientConnection {
       return;
     }
     if (waiter) this.pending.push(waiter);
-    if (!this.corked) {
-      // Batch every request of this tick into one write syscall.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncorkConnection, this);
+    this.out += line;
+    if (onWritten) this.outCallbacks.push(onWritten);
+    if (!this.flushScheduled) {
+      // Batch every request of this tick into one write.
+      this.flushScheduled = true;
+      process.nextTick(flushConnection, this);
     }
-    this.socket.write(line, onWritten);
   }
 
-  /** Called by the tick-batching above. */
-  uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
+  /** Hands the batched lines to the socket (called once per tick). */
+  flush(): void {
+    this.flushScheduled = false;
+    const text = this.out;
+    const callbacks = this.outCallbacks;
+    this.out = '';
+    this.outCallbacks = [];
+    if (text.length === 0) return;
+    if (this.failure && this.socket.destroyed) {
+      for (const cb of callbacks) cb(this.failure);
+      return;
+    }
+    this.socket.write(text, (err) => {
+      for (const cb of callbacks) cb(err);
+    });
   }
 
   /** Ends gracefully (after pending replies arrive, if the caller waited). */
   end(): void {
     if (!this.failure) this.failure = pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed');
     this.onDead(this);
+    this.flush();
     this.socket.end();
   }
 
@@ -202,6 +217,6 @@ export class ClientConnection {
   }
 }
 
-function uncorkConnection(conn: ClientConnection): void {
-  conn.uncork();
+function flushConnection(conn: ClientConnection): void {
+  conn.flush();
 }

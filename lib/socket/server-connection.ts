@@ -5,7 +5,7 @@
  */
 import type * as net from 'node:net';
 import { PipeIOError } from '../errors';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-line';
+import { JsonLineDecoder, jsonLineText } from '../protocol/json-line';
 import { errorReply } from './error-reply';
 
 /**
@@ -43,6 +43,8 @@ export class ServerConnection {
   private readonly decoder: JsonLineDecoder;
   private readonly slots: Slot[] = [];
   private ending = false;
+  /** Reply lines not yet handed to the socket: one write per batch. */
+  private out = '';
   private closed = false;
   private readonly closedPromise: Promise<void>;
 
@@ -61,15 +63,12 @@ export class ServerConnection {
       });
     });
     socket.on('data', (chunk: Buffer) => {
-      socket.cork();
-      try {
-        this.decoder.push(chunk);
-      } finally {
-        socket.uncork();
-      }
+      this.decoder.push(chunk);
+      this.flush();
     });
     socket.on('end', () => {
       this.decoder.end();
+      this.flush();
       this.end();
     });
     socket.on('drain', () => this.maybeResume());
@@ -120,26 +119,31 @@ export class ServerConnection {
     else this.slots.push({ done: true, reply });
   }
 
+  private flush(): void {
+    if (this.out.length === 0 || this.closed) return;
+    const text = this.out;
+    this.out = '';
+    if (!this.socket.write(text)) this.socket.pause();
+  }
+
   private settle(slot: Slot, reply: unknown): void {
     slot.done = true;
     slot.reply = reply;
     if (this.slots[0] !== slot) return;
-    this.socket.cork();
     while (this.slots.length > 0 && this.slots[0]!.done) this.write(this.slots.shift()!.reply);
-    this.socket.uncork();
+    this.flush();
     this.maybeResume();
     this.maybeFinish();
   }
 
+  /** Appends one reply line to the batch; flush() hands the batch to the socket. */
   private write(reply: unknown): void {
     if (reply === undefined || this.closed) return;
-    let buf: Buffer;
     try {
-      buf = encodeJsonLine(reply);
+      this.out += jsonLineText(reply);
     } catch (err) {
-      buf = encodeJsonLine(errorReply(err));
+      this.out += jsonLineText(errorReply(err));
     }
-    if (!this.socket.write(buf)) this.socket.pause();
   }
 
   private maybeResume(): void {
@@ -151,6 +155,7 @@ export class ServerConnection {
   private maybeFinish(): void {
     if (!this.ending || this.slots.length > 0 || this.closed) return;
     // Our side is done: flush, then close without waiting for the peer.
+    this.flush();
     this.socket.end(() => this.socket.destroy());
   }
 }

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { pipeIOError, PipeIOError } from '../errors';
-import { DEFAULT_JSON_MAX_LINE_LENGTH, encodeJsonLine } from '../protocol/json-line';
+import { DEFAULT_JSON_MAX_LINE_LENGTH, jsonLineText } from '../protocol/json-line';
 import { ClientConnection, connectWithRetry, PendingReply } from './client-connection';
 import { checkSocketPath } from './socket-path';
 
@@ -56,10 +56,15 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
   private readonly retryBackoff: number;
   private readonly maxLineLength: number;
   private readonly lifetime = new AbortController();
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** @internal Requests not yet settled. */
+  inflight = 0;
+  /** @internal Called when inflight drops to 0 during close(). */
+  drained: (() => void) | undefined;
   private requestConn: Promise<ClientConnection> | undefined;
   private notifyConn: Promise<ClientConnection> | undefined;
   private readonly live = new Set<ClientConnection>();
+  /** The established request connection, for the synchronous fast path. */
+  private readyConn: ClientConnection | undefined;
   private stateValue: UnixClientState = 'open';
   private closePromise: Promise<void> | undefined;
   /** @internal */
@@ -99,22 +104,21 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
    * pipelined behind it fail with `PIPEIO_ERR_CONNECTION`.
    */
   request(payload: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const p = this.doRequest(payload, options);
-    this.inflight.add(p);
-    const forget = (): void => {
-      this.inflight.delete(p);
-    };
-    p.then(forget, forget);
-    return p;
-  }
-
-  private async doRequest(payload: unknown, options: RequestOptions): Promise<unknown> {
-    if (this.stateValue !== 'open') throw pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed');
-    const line = encodeJsonLine(payload);
-    const timeout = checkMs('options.timeout', options.timeout ?? this.timeout);
+    if (this.stateValue !== 'open') return Promise.reject(pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed'));
+    let line: string;
+    let timeout: number;
+    try {
+      line = jsonLineText(payload);
+      timeout = checkMs('options.timeout', options.timeout ?? this.timeout);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const signal = options.signal;
-    if (signal?.aborted) throw pipeIOError('PIPEIO_ERR_ABORTED', 'the request was aborted', { cause: signal.reason });
-
+    if (signal?.aborted) {
+      return Promise.reject(pipeIOError('PIPEIO_ERR_ABORTED', 'the request was aborted', { cause: signal.reason }));
+    }
+    this.inflight++;
+    const client = this;
     return new Promise<unknown>((resolve, reject) => {
       let conn: ClientConnection | undefined;
       let settled = false;
@@ -131,6 +135,7 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (--client.inflight === 0 && client.drained) client.drained();
         signal?.removeEventListener('abort', requestOnAbort);
         if (err) reject(err);
         else resolve(value);
@@ -140,6 +145,12 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
         finish(err);
         // Written already: its reply may still come, so this connection's pairing is lost.
         conn?.destroy(pipeIOError('PIPEIO_ERR_CONNECTION', `connection dropped: an earlier request failed (${err.code})`, { cause: err }));
+      }
+      const ready = this.readyConn;
+      if (ready?.usable) {
+        conn = ready;
+        ready.write(line, waiter);
+        return;
       }
       this.connection('request').then(
         (c) => {
@@ -158,7 +169,7 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
    */
   async notify(payload: unknown): Promise<void> {
     if (this.stateValue !== 'open') throw pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed');
-    const line = encodeJsonLine(payload);
+    const line = jsonLineText(payload);
     const conn = await this.connection('notify');
     await new Promise<void>((resolve, reject) => {
       conn.write(line, undefined, (err) => {
@@ -182,6 +193,7 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
         this.live.add(conn);
         void conn.closed.then(() => this.live.delete(conn));
         if (this.stateValue === 'closed') conn.destroy(pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed'));
+        else if (kind === 'request' && this.requestConn === created) this.readyConn = conn;
         return conn;
       },
       (err: unknown) => {
@@ -195,7 +207,8 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
     return created;
   }
 
-  private forget(kind: 'request' | 'notify', _conn: ClientConnection | undefined, p: Promise<ClientConnection>): void {
+  private forget(kind: 'request' | 'notify', conn: ClientConnection | undefined, p: Promise<ClientConnection>): void {
+    if (conn !== undefined && this.readyConn === conn) this.readyConn = undefined;
     if (kind === 'request' && this.requestConn === p) this.requestConn = undefined;
     if (kind === 'notify' && this.notifyConn === p) this.notifyConn = undefined;
   }
@@ -208,7 +221,7 @@ export class UnixClient extends EventEmitter<UnixClientEvents> {
     if (this.closePromise) return this.closePromise;
     this.stateValue = 'closing';
     this.closePromise = (async () => {
-      await Promise.allSettled([...this.inflight]);
+      if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.lifetime.abort();
       for (const conn of this.live) conn.end();
       await Promise.all([...this.live].map((c) => c.closed));

@@ -189,10 +189,10 @@ describe('UnixClient', () => {
     it('destroy() fails pending requests with PIPEIO_ERR_CLOSED', async () => {
       await startServer(() => new Promise(() => undefined));
       client = new UnixClient(sockPath);
-      const p = client.request('x');
+      const p = rejection(client.request('x'));
       await waitFor(() => server!.connectionCount === 1, 'the connection');
       await client.destroy();
-      expect((await rejection(p)).code).to.equal('PIPEIO_ERR_CLOSED');
+      expect((await p).code).to.equal('PIPEIO_ERR_CLOSED');
     });
 
     it('works with await using', async () => {
