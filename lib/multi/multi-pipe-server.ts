@@ -22,8 +22,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { asError, isErrno, pipeIOError, PipeIOError, type PipeIOErrorCode } from '../errors';
-import { closeQuietly, createFifo, lstatOrUndefined, openAnchor, removeFifo, samePipe } from '../pipe/fifo';
+import { closeQuietly, lstatOrUndefined, openAnchor, removeFifo, samePipe } from '../pipe/fifo';
 import { DirWatch } from './dir-watch';
+import { FifoBatcher } from './fifo-batch';
 import { PairState } from './pair-state';
 import type {
   AddPairOptions,
@@ -70,6 +71,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   readonly maxQueueBytes: number;
   private readonly pollInterval: number;
   private readonly closeTimeout: number;
+  private readonly fifos: FifoBatcher;
   private _state: MultiPipeServerState = 'idle';
   private worker: Worker | undefined;
   private readonly byName = new Map<string, PairState>();
@@ -102,6 +104,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     this.maxQueueBytes = checkSize(options.maxQueueBytes ?? 64 * 1024 * 1024, 'maxQueueBytes', 1);
     this.pollInterval = checkSize(options.pollInterval ?? 1000, 'pollInterval', 1);
     this.closeTimeout = checkSize(options.closeTimeout ?? 500, 'closeTimeout', 1);
+    this.fifos = new FifoBatcher(permissions);
   }
 
   /** 'idle' | 'starting' | 'running' | 'closing' | 'closed' */
@@ -206,17 +209,23 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     this.byName.set(name, pair);
     this.byId.set(id, pair);
     try {
-      pair.anchors.in = await createFifo(info.inPipe, this.permissions);
-      if (pair.closed) throw pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped while adding a pair');
-      pair.anchors.out = await createFifo(info.outPipe, this.permissions);
+      // both FIFOs (and those of pairs added in the same turn) in one mkfifo run
+      const [inAnchor, outAnchor] = await Promise.allSettled([
+        this.fifos.create(info.inPipe),
+        this.fifos.create(info.outPipe),
+      ]);
+      if (inAnchor.status === 'fulfilled') pair.anchors.in = inAnchor.value;
+      if (outAnchor.status === 'fulfilled') pair.anchors.out = outAnchor.value;
+      if (inAnchor.status === 'rejected') throw inAnchor.reason;
+      if (outAnchor.status === 'rejected') throw outAnchor.reason;
       if (pair.closed) throw pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped while adding a pair');
       const reply = this.expect(`added:${id}`, WORKER_REPLY_TIMEOUT);
       this.post({
         type: 'add',
         id,
-        inAnchor: pair.anchors.in.fd,
+        inAnchor: inAnchor.value.fd,
         inPath: info.inPipe,
-        outAnchor: pair.anchors.out.fd,
+        outAnchor: outAnchor.value.fd,
         outPath: info.outPipe,
       });
       await reply;
@@ -582,7 +591,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   private async recreate(pair: PairState, side: PairSide, adopt: boolean): Promise<void> {
     const where = pair.pathOf(side);
     try {
-      const anchor = adopt ? openAnchor(where, this.permissions) : await createFifo(where, this.permissions);
+      const anchor = adopt ? openAnchor(where, this.permissions) : await this.fifos.create(where);
       if (pair.closed || !this.worker) {
         closeQuietly(anchor.fd);
         removeFifo(where, anchor);

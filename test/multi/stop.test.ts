@@ -81,13 +81,7 @@ describe('MultiPipeServer#stop', function () {
   it('lets the process exit by itself after stop(), with clients attached mid-transfer', async function () {
     const js = transpileForChildren(path.join(dir, 'build'), [
       'test/multi/stop-child.ts',
-      'lib/multi/multi-pipe-server.ts',
-      'lib/multi/io-worker.ts',
-      'lib/multi/worker-loader.ts',
-      'lib/multi/worker-protocol.ts',
-      'lib/multi/pair-state.ts',
-      'lib/multi/dir-watch.ts',
-      'lib/multi/types.ts',
+      ...fs.readdirSync(path.join(__dirname, '../../lib/multi')).map((f) => `lib/multi/${f}`),
       'lib/pipe/fifo.ts',
       'lib/errors.ts',
       'lib/framing/line-splitter.ts',
