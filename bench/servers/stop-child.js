@@ -8,6 +8,7 @@
  *   CONNECT / DISCONNECT   the server's 'connect' / 'disconnect' events
  *   MSG <bytes>            a message of 1 MiB or more arrived
  *   STOPPED <ms> <left>    SIGUSR2 ran stop(); <ms> its latency; <left> FIFO paths still present
+ *   ERRORS <json>          'error' events so far, counted by code and message head
  *   STOPFAILED <code>      stop() rejected
  * After STOPPED nothing holds the process: it must exit by itself (the parent checks).
  */
@@ -22,8 +23,12 @@ server.handleMessage = (message) => {
   if (message.length >= 1 << 20) console.log(`MSG ${message.length}`);
   server.sendMessage(message);
 };
+// Errors are counted by code and message head, printed after STOPPED (a flood of them must not
+// slow the child down through its stderr).
+const errors = {};
 server.on('error', (err) => {
-  console.error(`stop-child: ${err.code}: ${err.message}`);
+  const key = `${err.code}: ${err.message.slice(0, 70)}`;
+  errors[key] = (errors[key] || 0) + 1;
 });
 server.on('connect', () => console.log('CONNECT'));
 server.on('disconnect', () => console.log('DISCONNECT'));
@@ -39,6 +44,7 @@ process.once('SIGUSR2', () => {
     const ms = performance.now() - t0;
     const left = [inPipe, outPipe].filter((p) => fs.lstatSync(p, { throwIfNoEntry: false })).length;
     console.log(`STOPPED ${ms.toFixed(3)} ${left}`);
+    setImmediate(() => console.log(`ERRORS ${JSON.stringify(errors)}`)); // also those emitted right after
   }, (err) => {
     console.log(`STOPFAILED ${err.code} ${err.message}`);
   });
