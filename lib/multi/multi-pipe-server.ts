@@ -33,6 +33,7 @@ import type {
   MultiPipeServerState,
   PipePairInfo,
 } from './types';
+import { terminateWithin, workerOnError, workerOnExit, workerOnMessage } from './worker-events';
 import { loadWorker } from './worker-loader';
 import type { MainToWorker, PairSide, WorkerEvent, WorkerToMain } from './worker-protocol';
 
@@ -143,7 +144,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     // at worker exit, close numbers since reused by the main thread's anchors.
     const worker = loadWorker(__dirname, 'io-worker', { trackUnmanagedFds: false });
     this.worker = worker;
-    worker.on('message', (msg: WorkerToMain) => workerOnMessage(this, msg));
+    worker.on('message', (msg: WorkerToMain) => workerOnMessage(this, worker, msg));
     worker.on('error', (err) => workerOnError(this, worker, err));
     worker.on('exit', (code) => workerOnExit(this, worker, code));
     await this.expect('ready', WORKER_START_TIMEOUT);
@@ -637,55 +638,4 @@ function toBody(message: string | Uint8Array): Buffer {
     throw pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', 'message must not contain a newline (it is the delimiter)');
   }
   return body;
-}
-
-async function terminateWithin(worker: Worker, timeout: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    worker.terminate().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeout);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-function workerOnMessage(server: MultiPipeServer, msg: WorkerToMain): void {
-  switch (msg.type) {
-    case 'ready':
-      server.settle('ready', msg);
-      return;
-    case 'added':
-      server.settle(`added:${msg.id}`, msg);
-      return;
-    case 'add-failed':
-      server.settle(
-        `added:${msg.id}`,
-        msg,
-        pipeIOError(msg.errno === 'EACCES' ? 'PIPEIO_ERR_PERMISSION' : 'PIPEIO_ERR_CONNECTION', `the I/O worker could not open the pair: ${msg.message}`),
-      );
-      return;
-    case 'removed':
-      server.settle(`removed:${msg.id}`, msg);
-      return;
-    case 'rebound':
-      server.rebound(msg.id, msg.side, msg.oldAnchor);
-      return;
-    case 'batch':
-      server.processBatch(msg.events);
-      return;
-    default: {
-      const never: never = msg;
-      server.workerDied(server['worker'] as Worker, new Error(`unknown worker message ${JSON.stringify(never)}`));
-    }
-  }
-}
-
-function workerOnError(server: MultiPipeServer, worker: Worker, err: Error): void {
-  server.workerDied(worker, err);
-}
-
-function workerOnExit(server: MultiPipeServer, worker: Worker, code: number): void {
-  server.workerDied(worker, new Error(`exited with code ${code}`));
 }
