@@ -43,6 +43,11 @@ export class InReader {
   private readonly token = makeToken();
   private worker: Worker | undefined;
   private connected = false;
+  /** Chunks (and EOF marks, as null) received and not yet split into messages. */
+  private readonly pending: Array<Buffer | null> = [];
+  /** Milliseconds spent splitting since the last setImmediate hop. */
+  private spent = 0;
+  private deferred = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
@@ -138,6 +143,7 @@ export class InReader {
       result = await awaitExit(worker, poke, 2, timeoutMs, 'in-pipe reader');
       for (const w of wakers.values()) closeQuietly(w.fd);
     }
+    this.drainPending(Infinity); // what arrived before the token (at most a few chunks)
     this.splitter.discard();
     closeQuietly(this.anchor.fd);
     this.anchor = { ...this.anchor, fd: -1 };
@@ -151,20 +157,12 @@ export class InReader {
       case 'ready':
         break;
       case 'data':
-        Atomics.sub(this.control.view, Slot.COUNTER, 1);
-        Atomics.notify(this.control.view, Slot.COUNTER);
-        if (!this.connected) {
-          this.connected = true;
-          this.events.onConnect();
-        }
-        this.splitter.push(Buffer.from(m.buffer, 0, m.length));
+        this.pending.push(Buffer.from(m.buffer, 0, m.length));
+        if (!this.deferred) this.drainPending();
         break;
       case 'eof': {
-        this.splitter.end();
-        if (this.connected) {
-          this.connected = false;
-          this.events.onDisconnect();
-        }
+        this.pending.push(null);
+        if (!this.deferred) this.drainPending();
         const old = this.oldAnchors.get(m.anchor);
         if (old && m.anchor !== this.anchor.fd) {
           this.oldAnchors.delete(m.anchor);
@@ -184,6 +182,47 @@ export class InReader {
     }
   }
 
+  /**
+   * Splits pending chunks into messages, yielding to the event loop (one
+   * setImmediate hop) after every SLICE_MS of work: a MessagePort delivers
+   * all queued messages in one go, and a client streaming without pause would
+   * otherwise hold timers and I/O off for as long as it streams.
+   */
+  private drainPending(budget = SLICE_MS): void {
+    while (this.pending.length > 0) {
+      if (this.spent > budget) {
+        this.deferred = true;
+        setImmediate(readerOnSlice, this);
+        return;
+      }
+      const started = performance.now();
+      const chunk = this.pending.shift() as Buffer | null;
+      if (chunk === null) {
+        this.splitter.end();
+        if (this.connected) {
+          this.connected = false;
+          this.events.onDisconnect();
+        }
+      } else {
+        Atomics.sub(this.control.view, Slot.COUNTER, 1);
+        Atomics.notify(this.control.view, Slot.COUNTER);
+        if (!this.connected) {
+          this.connected = true;
+          this.events.onConnect();
+        }
+        this.splitter.push(chunk);
+      }
+      this.spent += performance.now() - started;
+    }
+  }
+
+  /** @internal the setImmediate continuation of {@link drainPending}. */
+  resumeSlice(): void {
+    this.deferred = false;
+    this.spent = 0;
+    this.drainPending();
+  }
+
   private workerOnError(err: Error): void {
     this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `in-pipe reader worker failed: ${err.message}`, { cause: err }));
   }
@@ -193,6 +232,13 @@ export class InReader {
       this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `in-pipe reader worker exited unexpectedly (code ${code})`));
     }
   }
+}
+
+/** Longest run of message handling before the reader yields to the event loop. */
+const SLICE_MS = 4;
+
+function readerOnSlice(reader: InReader): void {
+  reader.resumeSlice();
 }
 
 /** 16 random bytes, none of them `\n`, so the token never ends a line. */

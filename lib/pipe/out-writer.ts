@@ -10,9 +10,14 @@
 import * as fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { isErrno, pipeIOError, type PipeIOError } from '../errors';
-import { closeQuietly, type FifoAnchor } from './fifo';
+import { MessageBatch } from '../framing/message-batch';
+import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
 import { awaitExit, newControl, spawnFifoWorker, waitReady } from './worker-handle';
 import { Ctrl, IO_CHUNK, Slot, type WriterCommand, type WriterMessage, type WriterWorkerData } from './worker-protocol';
+
+const { O_WRONLY, O_NONBLOCK } = fs.constants;
+/** Most vectors handed to one writev() (IOV_MAX is 1024 on Linux and macOS). */
+const MAX_WRITEV = 512;
 
 export interface OutWriterEvents {
   onDrain(): void;
@@ -32,8 +37,7 @@ export class OutWriter {
   private readonly limits: OutWriterLimits;
   private readonly control = newControl();
   private worker: Worker | undefined;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private readonly pending = new MessageBatch();
   private inWorker = 0;
   private flushScheduled = false;
   private needDrain = false;
@@ -41,6 +45,8 @@ export class OutWriter {
   /** Old anchors being drained into `carried` until the worker leaves them. */
   private readonly rebinds = new Map<number, { anchor: FifoAnchor; carried: Buffer[]; timer: NodeJS.Timeout }>();
   private readonly scratch = Buffer.allocUnsafe(IO_CHUNK);
+  /** Main thread's own non-blocking write fd on the current inode, or -1. */
+  private directFd = -1;
 
   constructor(path: string, events: OutWriterEvents, limits: OutWriterLimits) {
     this.path = path;
@@ -54,7 +60,7 @@ export class OutWriter {
 
   /** Bytes accepted and not yet handed to the kernel. */
   get queuedBytes(): number {
-    return this.pendingBytes + this.inWorker;
+    return this.pending.byteLength + this.inWorker;
   }
 
   /** Starts the worker on the FIFO `anchor` reaches; resolves once its write end is open. */
@@ -68,7 +74,19 @@ export class OutWriter {
     worker.on('error', (err) => this.workerOnError(err));
     worker.on('exit', (code) => this.workerOnExit(code));
     await waitReady(worker, 'out-pipe writer');
-    if (this.pendingBytes > 0) this.flush();
+    this.openDirect();
+    if (this.pending.byteLength > 0) this.flush();
+  }
+
+  /** A non-blocking write fd for the fast path (see flush()). */
+  private openDirect(): void {
+    closeQuietly(this.directFd);
+    this.directFd = -1;
+    try {
+      this.directFd = fs.openSync(inodePath(this.anchor.fd, this.path), O_WRONLY | O_NONBLOCK);
+    } catch {
+      /* no fast path: everything goes through the worker */
+    }
   }
 
   /**
@@ -84,8 +102,7 @@ export class OutWriter {
         { path: this.path },
       );
     }
-    this.pending.push(message);
-    this.pendingBytes += size;
+    this.pending.add(message);
     if (!this.flushScheduled && this.worker) {
       this.flushScheduled = true;
       process.nextTick(writerFlush, this);
@@ -97,21 +114,43 @@ export class OutWriter {
     return true;
   }
 
-  /** One transfer per tick: all pending messages, newline-terminated. */
+  /**
+   * Once per tick: all pending messages, newline-terminated, in one buffer.
+   * Fast path: when the worker has nothing queued, the main thread first
+   * tries a non-blocking write() itself (it never blocks: the kernel takes
+   * what fits in the pipe, or says EAGAIN), saving a thread hop and a
+   * transfer; whatever the pipe did not take goes to the worker, in order.
+   */
   flush(): void {
     this.flushScheduled = false;
-    if (this.pendingBytes === 0 || !this.worker || this.stopping) return;
-    const data = new Uint8Array(this.pendingBytes); // never pooled: safe to transfer
-    let at = 0;
-    for (const m of this.pending) {
-      data.set(m, at);
-      at += m.length;
-      data[at++] = 10;
+    if (this.pending.byteLength === 0 || !this.worker || this.stopping) return;
+    let written = 0;
+    if (this.inWorker === 0 && this.directFd >= 0 && this.pending.runCount <= MAX_WRITEV) {
+      const total = this.pending.byteLength;
+      try {
+        written = fs.writevSync(this.directFd, this.pending.views());
+      } catch (err) {
+        if (!isErrno(err, 'EAGAIN', 'EWOULDBLOCK')) {
+          closeQuietly(this.directFd);
+          this.directFd = -1;
+        }
+      }
+      if (written === total) {
+        this.pending.clear();
+        this.maybeDrain();
+        return;
+      }
     }
-    this.inWorker += this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.post({ type: 'write', data }, [data.buffer]);
+    const rest = this.pending.take(written);
+    this.inWorker += rest.length;
+    this.post({ type: 'write', data: rest }, [rest.buffer]);
+  }
+
+  private maybeDrain(): void {
+    if (this.needDrain && this.queuedBytes < this.limits.highWaterMark) {
+      this.needDrain = false;
+      this.events.onDrain();
+    }
   }
 
   /** Moves the worker onto a new FIFO inode, carrying unread bytes over. */
@@ -120,6 +159,8 @@ export class OutWriter {
     this.anchor = anchor;
     Atomics.store(this.control.view, Slot.ANCHOR, anchor.fd);
     Atomics.add(this.control.view, Slot.COUNTER, 1);
+    closeQuietly(this.directFd); // reopened on the new inode once the carry-over is queued
+    this.directFd = -1;
     const entry = { anchor: old, carried: [] as Buffer[], timer: setInterval(() => this.drainInto(old.fd, entry.carried), 2) };
     this.rebinds.set(old.fd, entry);
     this.drainInto(old.fd, entry.carried);
@@ -128,8 +169,7 @@ export class OutWriter {
 
   async stop(timeoutMs: number): Promise<PipeIOError | undefined> {
     this.stopping = true;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.pending.clear();
     let result: PipeIOError | undefined;
     const worker = this.worker;
     if (worker) {
@@ -146,6 +186,8 @@ export class OutWriter {
       closeQuietly(r.anchor.fd);
     }
     this.rebinds.clear();
+    closeQuietly(this.directFd);
+    this.directFd = -1;
     closeQuietly(this.anchor.fd);
     this.anchor = { ...this.anchor, fd: -1 };
     this.inWorker = 0;
@@ -177,10 +219,7 @@ export class OutWriter {
         break;
       case 'written':
         this.inWorker -= m.bytes;
-        if (this.needDrain && this.queuedBytes < this.limits.highWaterMark) {
-          this.needDrain = false;
-          this.events.onDrain();
-        }
+        this.maybeDrain();
         break;
       case 'rebound': {
         const r = this.rebinds.get(m.anchor);
@@ -190,7 +229,9 @@ export class OutWriter {
         this.drainInto(r.anchor.fd, r.carried);
         closeQuietly(r.anchor.fd);
         const data = new Uint8Array(Buffer.concat(r.carried));
+        this.inWorker += data.length; // counted, so the fast path waits until it is written
         this.post({ type: 'carry', data }, [data.buffer]);
+        if (this.rebinds.size === 0) this.openDirect();
         break;
       }
       case 'error':

@@ -46,7 +46,8 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
   private watcher: PathWatcher | undefined;
-  private checking = false;
+  private checking: Promise<void> | undefined;
+  private messageListeners = false;
   private readonly reported = new Set<string>();
 
   protected constructor(inPath: string | undefined, outPath: string | undefined, options: PipeServerOptions = {}) {
@@ -72,6 +73,14 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
     this.closeTimeout = checkInteger('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT, 1);
     this.watchInterval = checkInteger('watchInterval', options.watchInterval ?? DEFAULT_WATCH_INTERVAL, 1);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    // emit() costs even with no listener; the hot path checks a flag instead.
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (event: string | symbol) => {
+      if (event === 'message') this.messageListeners = true;
+    });
+    untyped.on('removeListener', () => {
+      this.messageListeners = this.listenerCount('message') > 0;
+    });
     const onCrash = (err: PipeIOError): void => {
       this.report(err);
       void this.stop();
@@ -177,7 +186,9 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
     }
     this.watcher = new PathWatcher(
       opened.map((o) => o.side.path),
-      () => void this.checkPaths(),
+      () => {
+        this.checking ??= this.checkPaths().finally(() => (this.checking = undefined));
+      },
       this.watchInterval,
     );
     this.currentState = 'running';
@@ -203,6 +214,7 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
       if (failed) return; // doStart cleaned up and closed
     }
     this.watcher?.close();
+    await this.checking; // a recreation in progress finishes (and is undone) before we go on
     const sides = [this.reader, this.writer].filter((s): s is Side => s !== undefined);
     const errors = await Promise.all(sides.map((s) => s.stop(this.closeTimeout)));
     for (const err of errors) if (err) this.report(err);
@@ -218,8 +230,7 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
 
   /** Recreates or re-adopts pipe paths that no longer name our FIFOs. */
   private async checkPaths(): Promise<void> {
-    if (this.checking || this.currentState !== 'running') return;
-    this.checking = true;
+    if (this.currentState !== 'running') return;
     try {
       for (const side of [this.reader, this.writer]) {
         if (!side || samePipe(side.path, side.identity)) {
@@ -255,9 +266,9 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
         this.emit('recreate', side.path);
       }
     } catch (err) {
-      this.report(err instanceof PipeIOError ? err : pipeIOError('PIPEIO_ERR_PIPE_DELETED', asError(err).message, { cause: err }));
-    } finally {
-      this.checking = false;
+      if (this.currentState === 'running') {
+        this.report(err instanceof PipeIOError ? err : pipeIOError('PIPEIO_ERR_PIPE_DELETED', asError(err).message, { cause: err }));
+      }
     }
   }
 
@@ -279,7 +290,7 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
   }
 
   private deliver(line: Buffer): void {
-    this.emit('message', line);
+    if (this.messageListeners) this.emit('message', line);
     try {
       const result = this.dispatch(line);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
@@ -297,9 +308,8 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
 
   /** Queues a message for the out pipe (shared by PipeIOServer and PipeWriterServer). */
   protected enqueue(message: string | Uint8Array): boolean {
-    if (this.currentState === 'closing' || this.currentState === 'closed') {
-      throw pipeIOError('PIPEIO_ERR_CLOSED', 'sendMessage() on a stopped server');
-    }
+    if (this.currentState === 'closing') return false; // replies to the last messages: dropped quietly
+    if (this.currentState === 'closed') throw pipeIOError('PIPEIO_ERR_CLOSED', 'sendMessage() on a stopped server');
     let bytes: Uint8Array;
     if (typeof message === 'string') bytes = Buffer.from(message, 'utf8');
     else if (message instanceof Uint8Array) bytes = message;

@@ -22,8 +22,14 @@ export const Phase = { STARTING: 0, OPENING: 1, READING: 2, WRITING: 3, IDLE: 4,
 
 /** Bytes the reader asks for per read(); also the writer's per-write() cap. */
 export const IO_CHUNK = 64 * 1024;
-/** Reader: chunks in flight to the main thread before it pauses reading. */
-export const MAX_INFLIGHT_CHUNKS = 256;
+/**
+ * Reader: chunks in flight to the main thread before it pauses reading.
+ * Small on purpose: a MessagePort delivers everything queued in one turn of
+ * the event loop, so this bounds how long a busy client can hold timers off
+ * (8 x 64 KiB of 100-byte lines is a few ms of handler calls) and how much a
+ * stop() must still deliver.
+ */
+export const MAX_INFLIGHT_CHUNKS = 8;
 /** Length of the random stop token; < PIPE_BUF so its write is atomic. */
 export const TOKEN_LENGTH = 16;
 

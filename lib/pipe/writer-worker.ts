@@ -26,14 +26,9 @@ const data = workerData as WriterWorkerData;
 const control = new Int32Array(data.control, 0, SLOT_COUNT);
 const port = parentPort!;
 
-interface Pending {
-  data: Uint8Array;
-  /** False for carried-over bytes, which the main thread does not count. */
-  counted: boolean;
-}
-const queue: Pending[] = [];
+const queue: Uint8Array[] = [];
 let offset = 0; // bytes of queue[0] already written
-let unreported = 0; // counted bytes written and not yet reported
+let unreported = 0; // bytes written and not yet reported
 let fd = -1;
 let anchor = -1;
 let generation = Atomics.load(control, Slot.COUNTER);
@@ -83,11 +78,11 @@ function pump(): void {
       rebind();
       break;
     }
-    const head = queue[0] as Pending;
-    const n = fs.writeSync(fd, head.data, offset, Math.min(IO_CHUNK, head.data.length - offset));
+    const head = queue[0] as Uint8Array;
+    const n = fs.writeSync(fd, head, offset, Math.min(IO_CHUNK, head.length - offset));
     offset += n;
-    if (head.counted) unreported += n;
-    if (offset === head.data.length) {
+    unreported += n;
+    if (offset === head.length) {
       queue.shift();
       offset = 0;
     }
@@ -101,17 +96,16 @@ function portOnMessage(command: WriterCommand): void {
   try {
     switch (command.type) {
       case 'write':
-        queue.push({ data: command.data, counted: true });
+        queue.push(command.data);
         break;
       case 'carry':
         // The old inode's unread bytes go first, then the rest of the head.
         awaitingCarry = false;
         if (offset > 0) {
-          const head = queue[0] as Pending;
-          queue[0] = { data: head.data.subarray(offset), counted: head.counted };
+          queue[0] = (queue[0] as Uint8Array).subarray(offset);
           offset = 0;
         }
-        if (command.data.length) queue.unshift({ data: command.data, counted: false });
+        if (command.data.length) queue.unshift(command.data);
         break;
       case 'rebind':
         break; // checked below
