@@ -107,11 +107,35 @@ export function openAnchor(path: string, mode?: number): FifoAnchor {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFIFO()) throw notAFifo(path, st);
-    if (mode !== undefined) fs.fchmodSync(fd, mode & 0o777);
+    if (mode !== undefined) {
+      // A FIFO we are to own must be ours: someone else's, slipped in at the
+      // path in a shared directory, is refused rather than used.
+      const uid = process.getuid?.();
+      if (uid !== undefined && uid !== 0 && st.uid !== uid) {
+        throw pipeIOError('PIPEIO_ERR_PERMISSION', `${path} is owned by uid ${st.uid}, not by us`, { path });
+      }
+      fs.fchmodSync(fd, mode & 0o777);
+    }
     return { fd, dev: st.dev, ino: st.ino };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
+  }
+}
+
+/**
+ * True if a process has the FIFO at `path` open for reading (a live server on
+ * its in pipe): opening it O_WRONLY|O_NONBLOCK succeeds only then (ENXIO
+ * otherwise). Writes nothing; a reader sees at most an empty writer session.
+ */
+export function hasReader(path: string): boolean {
+  const st = lstatOrUndefined(path);
+  if (!st || !st.isFIFO()) return false;
+  try {
+    closeQuietly(fs.openSync(path, fs.constants.O_WRONLY | O_NONBLOCK | O_NOFOLLOW));
+    return true;
+  } catch {
+    return false;
   }
 }
 

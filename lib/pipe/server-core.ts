@@ -17,7 +17,7 @@ import {
 } from '../constants';
 import { asError, pipeIOError, PipeIOError } from '../errors';
 import type { MessageHandlerResult, PipeServerEvents, PipeServerOptions, PipeServerState } from '../types';
-import { closeQuietly, createFifo, lstatOrUndefined, openAnchor, removeFifo, samePipe, type FifoAnchor } from './fifo';
+import { closeQuietly, createFifo, hasReader, lstatOrUndefined, openAnchor, removeFifo, samePipe, type FifoAnchor } from './fifo';
 import { InReader } from './in-reader';
 import { OutWriter } from './out-writer';
 import { PathWatcher } from './path-watcher';
@@ -164,6 +164,11 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
       // mkfifo and one worker start-up, not two of each.
       const anchors = await Promise.allSettled(
         sides.map(async (side) => {
+          if (this.managePipes && side === this.reader && hasReader(side.path)) {
+            throw pipeIOError('PIPEIO_ERR_ADDRESS_IN_USE', `${side.path} is in use: another process reads it`, {
+              path: side.path,
+            });
+          }
           const anchor = this.managePipes ? await createFifo(side.path, this.permissions) : openAnchor(side.path);
           opened.push({ side, anchor, created: this.managePipes });
         }),

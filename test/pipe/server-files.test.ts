@@ -81,6 +81,21 @@ describe('PipeIOServer pipe files', () => {
     });
   }
 
+  it('refuses to take over the pipes of a live server (PIPEIO_ERR_ADDRESS_IN_USE)', async () => {
+    const live = new PipeIOServer(inPath(), outPath());
+    await live.start();
+    try {
+      const inode = fs.statSync(inPath()).ino;
+      server = new PipeIOServer(inPath(), outPath());
+      const err = await startError(server);
+      expect(err?.code).to.equal('PIPEIO_ERR_ADDRESS_IN_USE');
+      expect(fs.statSync(inPath()).ino, 'the live server keeps its FIFO').to.equal(inode);
+      expect(live.state).to.equal('running');
+    } finally {
+      await live.stop();
+    }
+  });
+
   it('with managePipes: false rejects a missing FIFO at once and leaves FIFOs in place', async () => {
     server = new PipeIOServer(inPath(), outPath(), { managePipes: false });
     const err = await startError(server);
