@@ -22,10 +22,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { asError, isErrno, pipeIOError, PipeIOError, type PipeIOErrorCode } from '../errors';
-import { closeQuietly, lstatOrUndefined, openAnchor, removeFifo, samePipe } from '../pipe/fifo';
-import { DirWatch } from './dir-watch';
+import { startWorker } from '../internal/worker-loader';
+import { lstatOrUndefined, removeFifo } from '../pipe/fifo';
+import { applyBatch, type IntakeHost } from './batch-intake';
 import { FifoBatcher } from './fifo-batch';
+import { FifoRecovery } from './fifo-recovery';
 import { PairState } from './pair-state';
+import { ReplyWaiters } from './reply-waiters';
 import type {
   AddPairOptions,
   MultiPipeServerEvents,
@@ -33,30 +36,16 @@ import type {
   MultiPipeServerState,
   PipePairInfo,
 } from './types';
+import { checkSize, PAIR_NAME_PATTERN, toBody } from './validate';
 import { terminateWithin, workerOnError, workerOnExit, workerOnMessage } from './worker-events';
-import { loadWorker } from './worker-loader';
 import type { MainToWorker, PairSide, WorkerEvent, WorkerToMain } from './worker-protocol';
 
-/** Valid pair names: letters, digits, `.`, `_`, `-`; 1 to 64 characters; not starting with `.`. */
-export const PAIR_NAME_PATTERN = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
+export { PAIR_NAME_PATTERN } from './validate';
 
 /** Longest wait for the worker to load (ts-node in tests can take a while), milliseconds. */
 const WORKER_START_TIMEOUT = 30_000;
 /** Longest wait for the worker to acknowledge an add/remove, milliseconds. */
 const WORKER_REPLY_TIMEOUT = 10_000;
-
-interface Waiter {
-  resolve: (msg: WorkerToMain) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-function checkSize(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`options.${name} must be an integer >= ${min}`);
-  }
-  return value;
-}
 
 /**
  * Owns named pipe pairs in one directory. Every pair is `${dir}/${name}.in`
@@ -77,13 +66,14 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   private worker: Worker | undefined;
   private readonly byName = new Map<string, PairState>();
   private readonly byId = new Map<number, PairState>();
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new ReplyWaiters();
   private readonly dirty = new Set<PairState>();
   private writeFlush: NodeJS.Immediate | undefined;
   private nextId = 1;
   private createdDir = false;
-  private watch: DirWatch | undefined;
+  private recovery: FifoRecovery | undefined;
   private startPromise: Promise<void> | undefined;
+  private readonly intake: IntakeHost;
   private stopPromise: Promise<void> | undefined;
 
   /**
@@ -106,6 +96,16 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     this.pollInterval = checkSize(options.pollInterval ?? 1000, 'pollInterval', 1);
     this.closeTimeout = checkSize(options.closeTimeout ?? 500, 'closeTimeout', 1);
     this.fifos = new FifoBatcher(permissions);
+    this.intake = {
+      highWaterMark: this.highWaterMark,
+      isRunning: () => this._state === 'running',
+      pairById: (id) => this.byId.get(id),
+      emitPair: (event, name) => this.emit(event, name),
+      emitError: (err, name) => this.emitError(err, name),
+      postConsumed: (items) => {
+        if (this.worker) this.post({ type: 'consumed', items });
+      },
+    };
   }
 
   /** 'idle' | 'starting' | 'running' | 'closing' | 'closed' */
@@ -142,14 +142,25 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     // trackUnmanagedFds off: the worker opens fds with fs.openSync but libuv
     // closes them (socket.destroy()), so Node's tracking would go stale and,
     // at worker exit, close numbers since reused by the main thread's anchors.
-    const worker = loadWorker(__dirname, 'io-worker', { trackUnmanagedFds: false });
+    const worker = startWorker(path.join(__dirname, 'io-worker'), { name: 'pipe-io-multi', trackUnmanagedFds: false });
     this.worker = worker;
     worker.on('message', (msg: WorkerToMain) => workerOnMessage(this, worker, msg));
     worker.on('error', (err) => workerOnError(this, worker, err));
     worker.on('exit', (code) => workerOnExit(this, worker, code));
-    await this.expect('ready', WORKER_START_TIMEOUT);
+    await this.waiters.expect('ready', WORKER_START_TIMEOUT);
     if (this._state !== 'starting') throw pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped while starting');
-    this.watch = new DirWatch(this.dir, this.pollInterval, () => this.checkPaths());
+    this.recovery = new FifoRecovery(this.dir, this.pollInterval, this.fifos, this.permissions, {
+      isRunning: () => this._state === 'running',
+      pairs: () => this.byName.values(),
+      pairById: (id) => this.byId.get(id),
+      rebind: (pair, side, anchor, where) => {
+        if (!this.worker) return false;
+        this.post({ type: 'rebind', id: pair.id, side, anchor, path: where });
+        return true;
+      },
+      emitError: (err, name, code) => this.emitError(err, name, code),
+      emitRecreate: (name, where) => this.emit('recreate', name, where),
+    });
     this._state = 'running';
   }
 
@@ -220,7 +231,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
       if (inAnchor.status === 'rejected') throw inAnchor.reason;
       if (outAnchor.status === 'rejected') throw outAnchor.reason;
       if (pair.closed) throw pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped while adding a pair');
-      const reply = this.expect(`added:${id}`, WORKER_REPLY_TIMEOUT);
+      const reply = this.waiters.expect(`added:${id}`, WORKER_REPLY_TIMEOUT);
       this.post({
         type: 'add',
         id,
@@ -254,7 +265,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     pair.closed = true;
     this.dirty.delete(pair);
     try {
-      const reply = this.expect(`removed:${pair.id}`, WORKER_REPLY_TIMEOUT);
+      const reply = this.waiters.expect(`removed:${pair.id}`, WORKER_REPLY_TIMEOUT);
       this.post({ type: 'remove', id: pair.id });
       await reply;
     } catch {
@@ -367,16 +378,10 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
 
   private async doStop(): Promise<void> {
     this._state = 'closing';
-    this.watch?.close();
-    this.watch = undefined;
+    this.recovery?.close();
     if (this.writeFlush) clearImmediate(this.writeFlush);
     this.writeFlush = undefined;
-    const closed = pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped');
-    for (const waiter of this.waiters.values()) {
-      clearTimeout(waiter.timer);
-      waiter.reject(closed);
-    }
-    this.waiters.clear();
+    this.waiters.failAll(pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped'));
     const worker = this.worker;
     this.worker = undefined;
     if (worker) {
@@ -417,25 +422,9 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     this.worker.postMessage(msg, transfer);
   }
 
-  /** Waits for the worker message `key` ('ready', 'added:<id>', 'removed:<id>'). */
-  private expect(key: string, timeout: number): Promise<WorkerToMain> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(key);
-        reject(pipeIOError('PIPEIO_ERR_TIMEOUT', `the I/O worker did not answer ${key} within ${timeout} ms`));
-      }, timeout);
-      this.waiters.set(key, { resolve, reject, timer });
-    });
-  }
-
-  /** @internal */
+  /** @internal a worker answer ('ready', 'added:<id>', 'removed:<id>') */
   settle(key: string, msg: WorkerToMain, err?: Error): void {
-    const waiter = this.waiters.get(key);
-    if (!waiter) return;
-    this.waiters.delete(key);
-    clearTimeout(waiter.timer);
-    if (err) waiter.reject(err);
-    else waiter.resolve(msg);
+    this.waiters.settle(key, msg, err);
   }
 
   /** Closes a pair's anchors and removes its FIFOs (only if still ours). */
@@ -455,61 +444,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
 
   /** @internal one ordered batch from the worker */
   processBatch(events: WorkerEvent[]): void {
-    const consumed = new Map<number, number>();
-    for (const ev of events) {
-      if (this._state !== 'running') return; // stopping: deliver nothing more
-      const pair = this.byId.get(ev.id);
-      if (!pair || pair.closed) continue;
-      const name = pair.info.name;
-      switch (ev.kind) {
-        case 'data':
-          consumed.set(ev.id, (consumed.get(ev.id) ?? 0) + ev.data.byteLength);
-          if (!pair.attached) {
-            pair.attached = true;
-            this.emit('attach', name);
-          }
-          pair.splitter.push(Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength));
-          break;
-        case 'eof':
-          pair.splitter.end();
-          if (!pair.attached) this.emit('attach', name); // a writer came and left without writing
-          pair.attached = false;
-          this.emit('detach', name);
-          break;
-        case 'written':
-          pair.queued -= ev.bytes;
-          if (pair.needDrain && pair.queued < this.highWaterMark) {
-            pair.needDrain = false;
-            if (pair.withheldCredit > 0) {
-              consumed.set(ev.id, (consumed.get(ev.id) ?? 0) + pair.withheldCredit);
-              pair.withheldCredit = 0;
-            }
-            this.emit('drain', name);
-          }
-          break;
-        case 'error':
-          this.emitError(
-            pipeIOError('PIPEIO_ERR_CONNECTION', `pair ${name}, ${ev.side} pipe: ${ev.message}`, {
-              path: pair.pathOf(ev.side),
-            }),
-            name,
-          );
-          break;
-        default: {
-          const never: never = ev;
-          throw new Error(`MultiPipeServer: unknown worker event ${JSON.stringify(never)}`);
-        }
-      }
-    }
-    // Backpressure: a pair whose out queue is at/above highWaterMark gets no read
-    // credit until it drains, so the worker pauses reading it (bounded memory).
-    const items: Array<{ id: number; bytes: number }> = [];
-    for (const [id, bytes] of consumed) {
-      const pair = this.byId.get(id);
-      if (pair?.needDrain) pair.withheldCredit += bytes;
-      else items.push({ id, bytes });
-    }
-    if (items.length > 0 && this.worker) this.post({ type: 'consumed', items });
+    applyBatch(this.intake, events);
   }
 
   private deliver(pair: PairState, line: Buffer): void {
@@ -543,82 +478,14 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     else process.emitWarning(e);
   }
 
-  /** @internal a FIFO path changed: recreate/adopt, or report a non-FIFO */
+  /** @internal a FIFO path may have changed: recreate/adopt, or report a non-FIFO */
   checkPaths(): void {
-    if (this._state !== 'running') return;
-    for (const pair of this.byName.values()) {
-      if (!pair.ready) continue;
-      this.checkSide(pair, 'in');
-      this.checkSide(pair, 'out');
-    }
-  }
-
-  private checkSide(pair: PairState, side: PairSide): void {
-    const anchor = pair.anchors[side];
-    if (!anchor || pair.recreating[side]) return;
-    const where = pair.pathOf(side);
-    if (samePipe(where, anchor)) {
-      pair.reportedNotFifo[side] = false;
-      return;
-    }
-    let st: fs.Stats | undefined;
-    try {
-      st = lstatOrUndefined(where);
-    } catch (err) {
-      this.emitError(err, pair.info.name);
-      return;
-    }
-    if (st && !st.isFIFO()) {
-      if (!pair.reportedNotFifo[side]) {
-        pair.reportedNotFifo[side] = true;
-        this.emitError(
-          pipeIOError('PIPEIO_ERR_NOT_A_FIFO', `${where} was replaced by something that is not a FIFO; left alone`, {
-            path: where,
-          }),
-          pair.info.name,
-        );
-      }
-      return;
-    }
-    pair.recreating[side] = true;
-    void this.recreate(pair, side, st !== undefined);
-  }
-
-  /**
-   * Gives a side a new FIFO: a new one when the path is empty, or the FIFO
-   * someone put there (adopted: clients that open the path reach it). The
-   * worker moves onto it ('rebind'); the old anchor is closed on 'rebound'.
-   */
-  private async recreate(pair: PairState, side: PairSide, adopt: boolean): Promise<void> {
-    const where = pair.pathOf(side);
-    try {
-      const anchor = adopt ? openAnchor(where, this.permissions) : await this.fifos.create(where);
-      if (pair.closed || !this.worker) {
-        closeQuietly(anchor.fd);
-        removeFifo(where, anchor);
-        return;
-      }
-      const old = pair.anchors[side];
-      pair.anchors[side] = anchor;
-      if (old) pair.retired.push(old.fd);
-      this.post({ type: 'rebind', id: pair.id, side, anchor: anchor.fd, path: where });
-    } catch (err) {
-      pair.recreating[side] = false;
-      this.emitError(err, pair.info.name, 'PIPEIO_ERR_PIPE_DELETED');
-    }
+    this.recovery?.check();
   }
 
   /** @internal the worker no longer uses an old anchor */
   rebound(id: number, side: PairSide, oldAnchor: number): void {
-    const pair = this.byId.get(id);
-    if (!pair) return;
-    const at = pair.retired.indexOf(oldAnchor);
-    if (at !== -1) {
-      pair.retired.splice(at, 1);
-      closeQuietly(oldAnchor);
-    }
-    pair.recreating[side] = false;
-    if (!pair.closed) this.emit('recreate', pair.info.name, pair.pathOf(side));
+    this.recovery?.rebound(id, side, oldAnchor);
   }
 
   /** @internal the worker died while the server was running */
@@ -627,15 +494,4 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     this.emitError(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `the shared I/O worker died: ${err.message}`, { cause: err }));
     void this.stop();
   }
-}
-
-function toBody(message: string | Uint8Array): Buffer {
-  let body: Buffer;
-  if (typeof message === 'string') body = Buffer.from(message, 'utf8');
-  else if (message instanceof Uint8Array) body = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-  else throw pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', 'message must be a string or a Uint8Array');
-  if (body.indexOf(10) !== -1) {
-    throw pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', 'message must not contain a newline (it is the delimiter)');
-  }
-  return body;
 }

@@ -82,6 +82,7 @@ describe('MultiPipeServer#stop', function () {
     const js = transpileForChildren(path.join(dir, 'build'), [
       'test/multi/stop-child.ts',
       ...fs.readdirSync(path.join(__dirname, '../../lib/multi')).map((f) => `lib/multi/${f}`),
+      'lib/internal/worker-loader.ts',
       'lib/pipe/fifo.ts',
       'lib/errors.ts',
       'lib/framing/line-splitter.ts',
