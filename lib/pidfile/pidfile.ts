@@ -8,6 +8,7 @@
  *     flock(fd, LOCK_EX|LOCK_NB) through a helper         see ./flock.ts
  *       busy -> read the holder's PID -> PIPEIO_ERR_PIDFILE_LOCKED (err.pid)
  *     path still names fd's inode?                         else a releaser unlinked it: retry
+ *     empty or a PID?                                      else not a pidfile: never clobbered
  *     ftruncate + write "PID\n", fchmod 0600
  *   release():  unlink (if still ours), then close fd      the kernel drops the lock
  *
@@ -59,6 +60,15 @@ function parsePid(text: string): number | undefined {
   if (!m) return undefined;
   const pid = Number(m[1]);
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** True if the file at `fd` is empty or holds one PID (what any pidfile writer leaves). */
+function holdsOnlyPid(fd: number): boolean {
+  const buf = Buffer.alloc(64);
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  if (n === 0) return true;
+  if (n === buf.length) return false; // no PID is 64 bytes long
+  return parsePid(buf.toString('utf8', 0, n)) !== undefined;
 }
 
 function readPidFromFd(fd: number): number | undefined {
@@ -121,6 +131,10 @@ export class Pidfile {
           fs.closeSync(fd);
           if (attempt >= 10) throw invalid(abs, 'it keeps being replaced while locking');
           continue;
+        }
+        if (!holdsOnlyPid(fd)) {
+          // Not a pidfile (a config file given by mistake...): never clobber it.
+          throw invalid(abs, 'it holds something other than a PID; refusing to overwrite it');
         }
         fs.ftruncateSync(fd, 0);
         fs.writeSync(fd, `${process.pid}\n`, 0, 'utf8');

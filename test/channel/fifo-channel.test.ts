@@ -39,8 +39,13 @@ describe('FifoChannel', () => {
     removeTempDir(dir);
   });
 
-  it('creates the FIFO owner-only (and parents 0700) on open', async () => {
-    await channel().open();
+  it('creates the FIFO owner-only (and parents 0700) on open, whatever the umask', async () => {
+    const oldMask = process.umask(0);
+    try {
+      await channel().open();
+    } finally {
+      process.umask(oldMask);
+    }
     const st = fs.lstatSync(fifo);
     expect(st.isFIFO()).to.equal(true);
     expect(st.mode & 0o777).to.equal(0o600);
@@ -54,6 +59,19 @@ describe('FifoChannel', () => {
     expect((await rejection(ch.send({ a: 1 }))).code).to.equal('PIPEIO_ERR_NOT_A_FIFO');
     expect((await rejection(ch.recv())).code).to.equal('PIPEIO_ERR_NOT_A_FIFO');
     expect(fs.readFileSync(fifo, 'utf8')).to.equal('precious');
+
+    // A symlink, even to a real FIFO, is never followed.
+    const real = path.join(dir, 'real.fifo');
+    const realChannel = new FifoChannel(real);
+    channels.push(realChannel);
+    await realChannel.open();
+    const link = path.join(dir, 'link.fifo');
+    fs.symlinkSync(real, link);
+    const viaLink = new FifoChannel(link);
+    channels.push(viaLink);
+    expect((await rejection(viaLink.send({ a: 1 }))).code).to.equal('PIPEIO_ERR_NOT_A_FIFO');
+    expect((await rejection(viaLink.recv({ timeout: 1000 }))).code).to.equal('PIPEIO_ERR_NOT_A_FIFO');
+    expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
   });
 
   describe('#send', () => {

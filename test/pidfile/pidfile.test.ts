@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipeIOError } from '../../lib/errors';
@@ -166,6 +166,43 @@ describe('Pidfile', function () {
       expect(fs.readFileSync(target, 'utf8')).to.equal('precious');
       const e2 = await rejection(Pidfile.acquire(dir));
       expect(e2.code).to.equal('PIPEIO_ERR_PIDFILE_INVALID');
+    });
+
+    it('is exactly 0600 whatever the umask (and honours options.mode under a narrower one)', async () => {
+      let oldMask = process.umask(0);
+      try {
+        await using lock = await Pidfile.acquire(file);
+        expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+        expect(fs.statSync(path.dirname(file)).mode & 0o777).to.equal(0o700);
+        expect(lock.held).to.equal(true);
+      } finally {
+        process.umask(oldMask);
+      }
+      oldMask = process.umask(0o277);
+      try {
+        await using lock = await Pidfile.acquire(file, { mode: 0o640 });
+        expect(fs.statSync(file).mode & 0o777).to.equal(0o640);
+        expect(lock.held).to.equal(true);
+      } finally {
+        process.umask(oldMask);
+      }
+    });
+
+    it('never clobbers a regular file that is not a pidfile, nor a FIFO', async () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, 'key = precious\n', { mode: 0o644 });
+      const err = await rejection(Pidfile.acquire(file));
+      expect(err.code).to.equal('PIPEIO_ERR_PIDFILE_INVALID');
+      expect(fs.readFileSync(file, 'utf8')).to.equal('key = precious\n');
+      expect(fs.statSync(file).mode & 0o777).to.equal(0o644);
+      // the refused file is not left locked either
+      fs.writeFileSync(file, '');
+      await (await Pidfile.acquire(file)).release();
+
+      const fifo = path.join(dir, 'p.pid');
+      spawnSync('mkfifo', [fifo]);
+      expect((await rejection(Pidfile.acquire(fifo))).code).to.equal('PIPEIO_ERR_PIDFILE_INVALID');
+      expect(fs.lstatSync(fifo).isFIFO()).to.equal(true);
     });
 
     it('rejects bad arguments', async () => {

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { PipeIOError } from '../../lib/errors';
+import { checkSocketPath } from '../../lib/socket/socket-path';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 
@@ -42,7 +44,13 @@ describe('UnixServer', () => {
     it('creates the socket 0600 whatever the umask, and missing parents 0700', async () => {
       const sockPath = path.join(dir, 'a', 'b', 'ctl.sock');
       server = new UnixServer(sockPath, (r) => r);
-      await server.start();
+      // umask 0 would leave a plainly bound socket 0777 and new directories 0777.
+      const oldMask = process.umask(0);
+      try {
+        await server.start();
+      } finally {
+        process.umask(oldMask);
+      }
       expect(server.state).to.equal('running');
       expect(fs.lstatSync(sockPath).isSocket()).to.equal(true);
       expect(fs.lstatSync(sockPath).mode & 0o777).to.equal(0o600);
@@ -52,11 +60,52 @@ describe('UnixServer', () => {
       expect(fs.readdirSync(path.join(dir, 'a', 'b'))).to.deep.equal(['ctl.sock']);
     });
 
-    it('honours options.mode', async () => {
+    it('honours options.mode exactly, even under a narrower umask', async () => {
       const sockPath = path.join(dir, 's.sock');
       server = new UnixServer(sockPath, (r) => r, { mode: 0o660 });
-      await server.start();
+      const oldMask = process.umask(0o077);
+      try {
+        await server.start();
+      } finally {
+        process.umask(oldMask);
+      }
       expect(fs.lstatSync(sockPath).mode & 0o777).to.equal(0o660);
+    });
+
+    it('leaves an existing parent directory and a FIFO at the path alone', async () => {
+      fs.chmodSync(dir, 0o755);
+      const fifo = path.join(dir, 'p.sock');
+      execFileSync('mkfifo', ['-m', '0644', fifo]);
+      const s = new UnixServer(fifo, (r) => r);
+      const err = await s.start().then(() => expect.fail('should reject'), (e: PipeIOError) => e);
+      expect(err.code).to.equal('PIPEIO_ERR_NOT_A_SOCKET');
+      expect(fs.lstatSync(fifo).isFIFO()).to.equal(true);
+      expect(fs.lstatSync(fifo).mode & 0o777).to.equal(0o644);
+      expect(fs.statSync(dir).mode & 0o777, 'an existing parent keeps its mode').to.equal(0o755);
+      expect(s.state).to.equal('idle');
+    });
+
+    it('a symlink to a live socket is not followed: PIPEIO_ERR_NOT_A_SOCKET, both left as they are', async () => {
+      const real = path.join(dir, 'real.sock');
+      server = new UnixServer(real, (r) => r);
+      await server.start();
+      const link = path.join(dir, 'link.sock');
+      fs.symlinkSync(real, link);
+      const s = new UnixServer(link, () => 'intruder');
+      const err = await s.start().then(() => expect.fail('should reject'), (e: PipeIOError) => e);
+      expect(err.code).to.equal('PIPEIO_ERR_NOT_A_SOCKET');
+      expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
+      expect(await exchange(real, '7\n', 1)).to.deep.equal([7]);
+    });
+
+    it('checks the macOS limit (103 bytes) as well as the Linux one (107)', () => {
+      const at = (n: number): string => '/' + 'x'.repeat(n - 1);
+      expect(() => checkSocketPath(at(107), 'linux')).not.to.throw();
+      expect(() => checkSocketPath(at(108), 'linux')).to.throw(PipeIOError).with.property('code', 'PIPEIO_ERR_SOCKET_PATH_TOO_LONG');
+      expect(() => checkSocketPath(at(103), 'darwin')).not.to.throw();
+      expect(() => checkSocketPath(at(104), 'darwin')).to.throw(PipeIOError).with.property('code', 'PIPEIO_ERR_SOCKET_PATH_TOO_LONG');
+      // bytes, not characters
+      expect(() => checkSocketPath('/' + 'é'.repeat(54), 'linux')).to.throw(PipeIOError);
     });
 
     it('rejects a path over the OS limit before binding', async () => {
