@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { PipeIOError } from '../../lib/errors';
 import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
-import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
+import { killChild, makeTempDir, removeTempDir, waitFor, waitForLine } from '../fixtures/helpers';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -49,18 +50,20 @@ describe('UnixClient', () => {
     });
 
     it('rejects with PIPEIO_ERR_REMOTE carrying the remote type', async () => {
-      await startServer(() => {
-        throw new RangeError('out of range');
+      const s = await startServer((r) => {
+        if (r === 'bad') throw new RangeError('out of range');
+        return r;
       });
+      let connections = 0;
+      s.on('connection', () => connections++);
       client = new UnixClient(sockPath);
-      const err = await rejection(client.request({ a: 1 }));
+      const err = await rejection(client.request('bad'));
       expect(err.code).to.equal('PIPEIO_ERR_REMOTE');
       expect((err.cause as Error).name).to.equal('RangeError');
       expect((err.cause as Error).message).to.equal('out of range');
-      // the connection is still usable
-      await server!.stop();
-      server = undefined;
-      await startServer((r) => r);
+      // the same connection goes on serving
+      expect(await client.request('good')).to.equal('good');
+      expect(connections).to.equal(1);
     });
 
     it('retries with backoff until the server appears', async () => {
@@ -71,6 +74,64 @@ describe('UnixClient', () => {
       expect(fs.existsSync(sockPath)).to.equal(false);
       await startServer((r) => `${String(r)} back`);
       expect(await pending).to.equal('hello back');
+    });
+
+    it('retries a refused connect (stale socket) with exponential backoff', async () => {
+      // A stale socket: bound, then its server gone without unlinking it.
+      const stale = net.createServer();
+      await new Promise<void>((resolve) => stale.listen(sockPath, resolve));
+      const keep = path.join(dir, 'keep');
+      fs.linkSync(sockPath, keep);
+      await new Promise<void>((resolve) => stale.close(() => resolve()));
+      fs.renameSync(keep, sockPath);
+      client = new UnixClient(sockPath, { retries: 3, retryBackoff: 40 });
+      const started = performance.now();
+      const err = await rejection(client.request(1));
+      const elapsed = performance.now() - started;
+      expect(err.code).to.equal('PIPEIO_ERR_CONNECTION');
+      expect((err.cause as NodeJS.ErrnoException).code).to.equal('ECONNREFUSED');
+      // 40 + 80 + 160 ms of backoff (timers never fire early); a constant 40 ms would be 120.
+      expect(elapsed).to.be.at.least(279);
+    });
+
+    it('retries while the listen backlog is full (EAGAIN)', async function () {
+      this.timeout(15000); // a python3 child
+      // A listener with backlog 0 that accepts nothing until told to on stdin, then echoes lines.
+      const script =
+        'import socket, sys\n' +
+        's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(0)\n' +
+        'print("ready", flush=True); sys.stdin.readline()\n' +
+        'while True:\n' +
+        '    c, _ = s.accept(); f = c.makefile("rwb")\n' +
+        '    for line in f:\n' +
+        '        f.write(line); f.flush()\n';
+      const py = spawn('python3', ['-c', script, sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const fillers: net.Socket[] = [];
+      try {
+        await waitForLine(py, /^ready$/);
+        // Fill the backlog until the kernel answers EAGAIN.
+        let full = false;
+        for (let i = 0; i < 64 && !full; i++) {
+          const sock = net.connect(sockPath);
+          fillers.push(sock);
+          full = await new Promise<boolean>((resolve) => {
+            sock.once('connect', () => resolve(false));
+            sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EAGAIN'));
+          });
+        }
+        expect(full, 'the backlog never filled up').to.equal(true);
+        client = new UnixClient(sockPath, { retries: 8, retryBackoff: 20 });
+        // The first connect fails synchronously with EAGAIN: only a retry can succeed.
+        const pending = client.request({ via: 'backlog' }, { timeout: 10000 });
+        for (const sock of fillers) sock.destroy();
+        py.stdin!.write('go\n');
+        expect(await pending).to.deep.equal({ via: 'backlog' });
+      } finally {
+        for (const sock of fillers) sock.destroy();
+        await client?.destroy();
+        client = undefined;
+        await killChild(py);
+      }
     });
 
     it('gives up with PIPEIO_ERR_CONNECTION after the retries', async () => {
