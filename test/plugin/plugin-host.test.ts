@@ -74,6 +74,26 @@ describe('PluginHost', function () {
       expect((await lines)[0]).to.equal('second line');
     });
 
+    it("leaves the plugin's stdout to the plugin: never mixed into messages, readable with stdout: 'pipe'", async function () {
+      const plugin = await spawnReady(BASH_PLUGIN, [], { stdout: 'pipe' });
+      const stdout = plugin.process!.stdout!;
+      stdout.setEncoding('utf8');
+      const messages: string[] = [];
+      plugin.on('message', (m) => messages.push(m.toString()));
+      const printed = new Promise<string>((resolve) => {
+        let text = '';
+        stdout.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\n')) resolve(text);
+        });
+      });
+      plugin.send('stdout own output');
+      plugin.send('after');
+      expect(await nextMessage(plugin, /^echo: after$/)).to.equal('echo: after');
+      expect(await printed).to.equal('own output\n');
+      expect(messages).to.deep.equal(['echo: after']);
+    });
+
     it('uses the given name for the pair', async function () {
       dir = makeTempDir('pio-plugin');
       await host.stop();
