@@ -3,11 +3,11 @@
  * help and usage errors, send/recv exit codes, serve + its printed bash line,
  * exec bridging plugins.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeTempDir, removeTempDir, waitForExit, waitForLine } from '../fixtures/helpers';
+import { makeTempDir, removeTempDir, waitFor, waitForExit, waitForLine } from '../fixtures/helpers';
 import { processExists } from '../plugin/helpers';
 import { buildOnce, runCli, startCli } from './run-cli';
 
@@ -17,6 +17,14 @@ const BASH_ECHO = `while IFS= read -r line; do echo "got: $line"; echo "log $lin
 
 function mkfifo(file: string): Promise<void> {
   return new Promise((resolve, reject) => execFile('mkfifo', ['-m', '600', file], (err) => (err ? reject(err) : resolve())));
+}
+
+/** Accumulates a child's stdout and stderr as text. */
+function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out.stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (out.stderr += c));
+  return out;
 }
 
 function bash(line: string, timeout = 5000): Promise<{ code: number | null; stdout: string }> {
@@ -213,10 +221,26 @@ describe('pipe-io-server CLI', function () {
 
   describe('exec', function () {
     it('bridges stdin lines to a bash plugin and its messages to stdout', async function () {
-      const r = await runCli(['exec', '--linger', '300', '--', 'bash', '-c', BASH_ECHO], { input: 'alpha\nbeta\n' });
+      // stdin stays open: the end is our SIGTERM, not --linger's silence timer (no timing).
+      const child = startCli(['exec', '--', 'bash', '-c', BASH_ECHO]);
+      const out = collectOutput(child);
+      try {
+        child.stdin!.write('alpha\nbeta\n');
+        await waitFor(() => out.stdout.includes('got: beta\n') && out.stderr.includes('log beta\n'), 'both replies and logs');
+        child.kill('SIGTERM');
+        expect(await waitForExit(child)).to.deep.equal([0, null]);
+        expect(out.stdout).to.equal('got: alpha\ngot: beta\n');
+        expect(out.stderr).to.contain('log alpha\nlog beta\n');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+
+    it('after end of stdin, ends with 0 once the plugin was silent for --linger ms', async function () {
+      const r = await runCli(['exec', '--linger', '200', '--', 'bash', '-c', BASH_ECHO], { input: '' });
       expect(r.code).to.equal(0);
-      expect(r.stdout).to.equal('got: alpha\ngot: beta\n');
-      expect(r.stderr).to.contain('log alpha\nlog beta\n');
+      expect(r.stdout).to.equal('');
+      expect(r.elapsed).to.be.at.least(200);
     });
 
     it("exits with the plugin's status when it exits by itself, after printing its last messages", async function () {
@@ -227,10 +251,17 @@ describe('pipe-io-server CLI', function () {
     });
 
     it('restarts a crashing plugin with --restart', async function () {
-      const r = await runCli(['exec', '--restart', '--linger', '500', '--', ECHO_PLUGIN], { input: 'crash\nhello\n' });
-      expect(r.code).to.equal(0);
-      expect(r.stdout).to.match(/^echo: hello$/m);
-      expect(r.stderr).to.contain('restart 1');
+      const child = startCli(['exec', '--restart', '--', ECHO_PLUGIN]);
+      const out = collectOutput(child);
+      try {
+        child.stdin!.write('crash\nhello\n');
+        await waitFor(() => /^echo: hello$/m.test(out.stdout), 'the restarted plugin to answer', 10000);
+        expect(out.stderr).to.contain('restart 1');
+        child.kill('SIGTERM');
+        expect(await waitForExit(child)).to.deep.equal([0, null]);
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
 
     it('exits 127 for a command that does not exist', async function () {

@@ -7,12 +7,10 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PipeReaderServer, PipeWriterServer, UnixServer } from '../../lib';
 import { pipeIOError } from '../../lib/errors';
+import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { CLIENTS } from './adapters';
 import { killAll, startChild, waitForExit, waitForOutput, type RunningChild } from './child-process';
 import { RawPipes } from './raw-pipes';
@@ -55,12 +53,12 @@ describe('client libraries', function () {
   let dir: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), `pio-apis-${randomBytes(4).toString('hex')}-`));
+    dir = makeTempDir('pio-apis');
   });
 
   afterEach(async () => {
     await killAll();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   describe('receive timeout, newline refusal, end of stream', () => {
@@ -131,10 +129,10 @@ with PipeReader(sys.argv[1]) as reader, PipeWriter(sys.argv[2]) as writer:
         outServer.sendMessage(JSON.stringify({ n: 1 }));
         outServer.sendMessage('h\u00e9llo');
         outServer.sendMessage(Buffer.from([0x78, 0xff])); // non-UTF-8 through the bytes iterator
-        await waitUntil(() => got.length >= 3, 'three replies');
+        await waitFor(() => got.length >= 3, 'three replies', DEADLINE_MS);
         await outServer.stop(); // end of stream ends the iterator
         expect((await waitForExit(child, DEADLINE_MS)).code, child.stderr()).to.equal(0);
-        await waitUntil(() => got.length >= 4, 'the last reply');
+        await waitFor(() => got.length >= 4, 'the last reply', DEADLINE_MS);
         expect(got.slice(0, 2).map(String)).to.deep.equal(['{"n":2}', 'H\u00c9LLO']);
         expect(got[2].equals(Buffer.from([...Buffer.from('iter:'), 0x78, 0xff])), `got ${got[2].toString('hex')}`).to.equal(true);
         expect(got[3].toString()).to.equal('bye');
@@ -178,11 +176,3 @@ with SocketClient(sys.argv[1], timeout=5) as c:
   });
 });
 
-/** Polls `condition` every 10 ms until true, or fails after DEADLINE_MS with `what`. */
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

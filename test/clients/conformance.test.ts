@@ -6,10 +6,9 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PipeIOServer } from '../../lib';
+import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { ADAPTERS, type ClientAdapter } from './adapters';
 import { RawPipes } from './raw-pipes';
 import { eventWithin, killAll, startChild, stopChild, waitForExit, waitForOutput, type RunningChild } from './child-process';
@@ -52,7 +51,7 @@ for (const adapter of ADAPTERS) {
     });
 
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), `pio-client-${randomBytes(4).toString('hex')}-`));
+      dir = makeTempDir('pio-client');
     });
 
     afterEach(async () => {
@@ -60,7 +59,7 @@ for (const adapter of ADAPTERS) {
       await Promise.all(servers.map((server) => server.stop()));
       servers = [];
       serverErrors = [];
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     });
 
     function newServer(): { server: PipeIOServer; inbox: Inbox } {

@@ -5,11 +5,10 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
+import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
@@ -109,7 +108,7 @@ describe('examples', function () {
   });
 
   it('daemon-socket-pidfile: SIGTERM stops the daemon with exit 0 and removes its files', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pio-daemon-${randomBytes(4).toString('hex')}-`));
+    const dir = makeTempDir('pio-daemon');
     try {
       const daemon = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
         cwd: ROOT,
@@ -124,7 +123,7 @@ describe('examples', function () {
       expect(daemon.stdout()).to.contain('stopping (SIGTERM)');
       expect(fs.readdirSync(dir)).to.deep.equal([]); // pidfile and socket removed
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     }
   });
 });
