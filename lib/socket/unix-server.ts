@@ -213,14 +213,19 @@ export class UnixServer extends EventEmitter<UnixServerEvents> {
 
 function unlinkStale(socketPath: string): void {
   try {
-    fs.unlinkSync(socketPath);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) {
-      throw pipeIOError('PIPEIO_ERR_PERMISSION', `cannot remove stale socket ${socketPath}`, {
+    // Re-checked right before unlinking: whatever replaced the socket since the probe is left alone.
+    if (!fs.lstatSync(socketPath).isSocket()) {
+      throw pipeIOError('PIPEIO_ERR_NOT_A_SOCKET', `${socketPath} is no longer a socket; refusing to touch it`, {
         path: socketPath,
-        cause: err,
       });
     }
+    fs.unlinkSync(socketPath);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return; // gone meanwhile: fine
+    if (isErrno(err, 'EACCES', 'EPERM')) {
+      throw pipeIOError('PIPEIO_ERR_PERMISSION', `cannot remove stale socket ${socketPath}`, { path: socketPath, cause: err });
+    }
+    throw err;
   }
 }
 
