@@ -231,8 +231,10 @@ int main(int argc, char **argv) {
     double dt = now_s() - t0;
     pthread_join(th, NULL);
     close(wfd);
-    printf("{\"mode\":\"throughput\",\"n\":%ld,\"size\":%zu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f}\n",
-           n_msgs, msg_size, dt, (double)n_msgs / dt, (double)n_msgs * (double)msg_size / dt / 1e6);
+    /* t0/t1: CLOCK_MONOTONIC seconds (system-wide), so a runner can take the span over many clients */
+    printf("{\"mode\":\"throughput\",\"n\":%ld,\"size\":%zu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,"
+           "\"t0\":%.6f,\"t1\":%.6f}\n",
+           n_msgs, msg_size, dt, (double)n_msgs / dt, (double)n_msgs * (double)msg_size / dt / 1e6, t0, t0 + dt);
     return 0;
   }
 

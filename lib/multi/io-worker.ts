@@ -24,13 +24,17 @@ import type { MainToWorker, PairSide, WorkerEvent, WorkerToMain } from './worker
 const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
 
 /**
- * Pause reading a pair when this many bytes were posted but not yet credited
- * back by the main thread (it withholds credit while the pair's out queue is
- * at/above highWaterMark, so a client that does not read stops being read).
+ * Read-ahead: a pair is paused when this many of its bytes were posted but
+ * not yet credited back by the main thread (it withholds credit while the
+ * pair's out queue is at/above highWaterMark, so a client that does not read
+ * stops being read), and resumed below a quarter of it. The budget is shared:
+ * READ_AHEAD_TOTAL split over the pairs, between READ_AHEAD_MIN and
+ * READ_AHEAD_MAX each, so 100 busy pairs do not hold 100 x 2 MiB in flight
+ * (the main thread cannot go faster than it handles lines anyway).
  */
-const READ_PAUSE_BYTES = 2 * 1024 * 1024;
-/** Resume it below this. */
-const READ_RESUME_BYTES = 512 * 1024;
+const READ_AHEAD_TOTAL = 16 * 1024 * 1024;
+const READ_AHEAD_MIN = 128 * 1024;
+const READ_AHEAD_MAX = 2 * 1024 * 1024;
 /** Bytes read per anchor drain step when moving an out pipe. */
 const DRAIN_CHUNK = 64 * 1024;
 
@@ -59,6 +63,12 @@ const pairs = new Map<number, WorkerPair>();
 let events: WorkerEvent[] = [];
 let transfer: ArrayBuffer[] = [];
 let flushScheduled = false;
+/** Current per-pair read-ahead (see READ_AHEAD_TOTAL); updated on add/remove. */
+let readPauseBytes = READ_AHEAD_MAX;
+
+function updateReadAhead(): void {
+  readPauseBytes = Math.min(READ_AHEAD_MAX, Math.max(READ_AHEAD_MIN, Math.floor(READ_AHEAD_TOTAL / Math.max(1, pairs.size))));
+}
 
 function post(message: WorkerToMain, list?: ArrayBuffer[]): void {
   port!.postMessage(message, list);
@@ -117,7 +127,7 @@ function readerOnData(pair: WorkerPair, reader: net.Socket, chunk: Buffer): void
   const data = ownBytes(chunk);
   pair.unconsumed += data.byteLength;
   pushEvent({ kind: 'data', id: pair.id, data }, data.buffer as ArrayBuffer);
-  if (!pair.paused && pair.unconsumed >= READ_PAUSE_BYTES) {
+  if (!pair.paused && pair.unconsumed >= readPauseBytes) {
     pair.paused = true;
     reader.pause();
   }
@@ -287,6 +297,7 @@ function add(msg: Extract<MainToWorker, { type: 'add' }>): void {
     return;
   }
   pairs.set(pair.id, pair);
+  updateReadAhead();
   post({ type: 'added', id: pair.id });
 }
 
@@ -309,6 +320,7 @@ function portOnMessage(msg: MainToWorker): void {
       if (pair) {
         close(pair);
         pairs.delete(msg.id);
+        updateReadAhead();
       }
       flush(); // events of the pair before its 'removed'
       post({ type: 'removed', id: msg.id });
@@ -327,7 +339,7 @@ function portOnMessage(msg: MainToWorker): void {
         const pair = pairs.get(item.id);
         if (!pair) continue;
         pair.unconsumed -= item.bytes;
-        if (pair.paused && pair.unconsumed < READ_RESUME_BYTES) {
+        if (pair.paused && pair.unconsumed < readPauseBytes / 4) {
           pair.paused = false;
           pair.reader?.resume();
         }

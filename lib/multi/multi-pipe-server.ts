@@ -68,7 +68,8 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   private readonly byId = new Map<number, PairState>();
   private readonly waiters = new ReplyWaiters();
   private readonly dirty = new Set<PairState>();
-  private writeFlush: NodeJS.Immediate | undefined;
+  /** A flushWrites() microtask is queued. */
+  private flushQueued = false;
   private nextId = 1;
   private createdDir = false;
   private recovery: FifoRecovery | undefined;
@@ -335,7 +336,15 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     pair.stageMessage(body);
     pair.queued += size;
     this.dirty.add(pair);
-    if (!this.writeFlush) this.writeFlush = setImmediate(() => this.flushWrites());
+    if (!this.flushQueued) {
+      // A microtask, not setImmediate: while the worker keeps posting batches,
+      // Node drains its MessagePort (>= 1000 messages per turn) without ever
+      // reaching the check phase, so an Immediate would hold every reply back
+      // until the input stops. A microtask runs after each batch (or after the
+      // caller's synchronous code) and still coalesces all sends made meanwhile.
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushWrites());
+    }
     if (pair.queued >= this.highWaterMark) {
       pair.needDrain = true;
       return false;
@@ -344,7 +353,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   }
 
   private flushWrites(): void {
-    this.writeFlush = undefined;
+    this.flushQueued = false;
     if (!this.worker || this.dirty.size === 0) return;
     const items: Array<{ id: number; data: Uint8Array }> = [];
     const transfer: ArrayBuffer[] = [];
@@ -379,8 +388,6 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   private async doStop(): Promise<void> {
     this._state = 'closing';
     this.recovery?.close();
-    if (this.writeFlush) clearImmediate(this.writeFlush);
-    this.writeFlush = undefined;
     this.waiters.failAll(pipeIOError('PIPEIO_ERR_CLOSED', 'MultiPipeServer stopped'));
     const worker = this.worker;
     this.worker = undefined;

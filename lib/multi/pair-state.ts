@@ -68,7 +68,7 @@ export class PairState {
       this.stage = Buffer.allocUnsafeSlow(Math.max(STAGE_MIN, need));
       this.stageUsed = 0;
     }
-    body.copy(this.stage, this.stageUsed);
+    this.stage.set(body, this.stageUsed); // TypedArray#set: no Buffer#copy argument handling per message
     this.stage[this.stageUsed + body.length] = 10;
     this.stageUsed += need;
   }

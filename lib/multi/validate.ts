@@ -22,6 +22,7 @@ export function checkSize(value: unknown, name: string, min: number): number {
 export function toBody(message: string | Uint8Array): Buffer {
   let body: Buffer;
   if (typeof message === 'string') body = Buffer.from(message, 'utf8');
+  else if (Buffer.isBuffer(message)) body = message; // the common echo case: no new view per message
   else if (message instanceof Uint8Array) body = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   else throw pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', 'message must be a string or a Uint8Array');
   if (body.indexOf(10) !== -1) {
