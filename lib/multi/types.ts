@@ -15,7 +15,7 @@ export interface MultiPipeServerOptions {
   maxQueueBytes?: number;
   /** How often (milliseconds) the FIFO paths are checked besides fs.watch, to recreate deleted ones. @default 1000 */
   pollInterval?: number;
-  /** Longest wait (milliseconds) for the worker's goodbye in stop() before it is terminated anyway. @default 500 */
+  /** Longest wait (milliseconds) for the I/O worker's termination in stop(); stop() goes on after it. @default 500 */
   closeTimeout?: number;
 }
 
