@@ -14,6 +14,9 @@
  *     checked), all released at once (see echoRun), `--repeat` times (median reported, every
  *     run in the JSON); msgs/s = total / span from the first
  *     client's start to the last client's end (also: total / wall time including spawns);
+ *   - CPU per message over each run: the server process (main thread + worker; /proc/self/stat
+ *     utime+stime), its main thread alone (/proc/self/task/PID/stat), and the clients (this
+ *     process's cutime+cstime: the reaped clients);
  *   - stop() latency with every pair's client mid-transfer, and whether the server
  *     process then exits by itself.
  * Targets: 100 pairs < 300 MB RSS, started < 2 s, aggregate throughput >= 1 pair's.
@@ -27,6 +30,18 @@ function procStatus() {
   const s = fs.readFileSync('/proc/self/status', 'utf8');
   const num = (re) => Number((s.match(re) || [])[1]);
   return { rssKB: num(/^VmRSS:\s+(\d+)/m), hwmKB: num(/^VmHWM:\s+(\d+)/m), threads: num(/^Threads:\s+(\d+)/m) };
+}
+
+/** utime+stime (and cutime+cstime: reaped children) of /proc/<path>/stat, in seconds. */
+function cpuTimes(statPath) {
+  const f = fs.readFileSync(statPath, 'utf8').replace(/^.*\) /s, '').split(' ');
+  // after "pid (comm) ": state=0 ... utime=11 stime=12 cutime=13 cstime=14 (clock ticks, 100/s)
+  return { self: (Number(f[11]) + Number(f[12])) / 100, children: (Number(f[13]) + Number(f[14])) / 100 };
+}
+
+/** CPU seconds of this server process: all threads, and its main thread alone. */
+function serverCpu() {
+  return { process: cpuTimes('/proc/self/stat').self, main: cpuTimes(`/proc/self/task/${process.pid}/stat`).self };
 }
 
 /** Server side, in its own process: --child N DIR */
@@ -44,7 +59,7 @@ async function child(count, dir) {
   await Promise.all(Array.from({ length: count }, (_, i) => multi.addPair(`p${i}`)));
   const readyMs = performance.now() - t0;
   const after = procStatus();
-  process.on('SIGUSR2', () => process.stdout.write(`STATUS ${JSON.stringify(procStatus())}\n`));
+  process.on('SIGUSR2', () => process.stdout.write(`STATUS ${JSON.stringify({ ...procStatus(), cpu: serverCpu() })}\n`));
   process.once('SIGTERM', () => {
     const s0 = performance.now();
     void multi.stop().then(() => {
@@ -98,20 +113,44 @@ async function echoRun(dir, pairs, perPair, size) {
   return { wallS, spanS, msgsPerS: total / spanS, wallMsgsPerS: total / wallS, mbPerS: (total * size) / 1e6 / spanS };
 }
 
+/** Extra node flags for the server process, e.g. MULTI_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+function nodeArgs() {
+  return (process.env.MULTI_BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
+}
+
 async function scenario(count, opts) {
   const dir = path.join(u.makeTmpDir('multi'), 'pipes');
-  const { child: server, exited } = u.run(process.execPath, [__filename, '--child', String(count), dir], { timeoutMs: 180000 });
+  const { child: server, exited } = u.run(process.execPath, [...nodeArgs(), __filename, '--child', String(count), dir], { timeoutMs: 180000 });
   try {
     const ready = JSON.parse((await u.waitForLine(server, /^READY (.*)$/m, 60000, 'READY'))[1]);
     const perPair = Math.max(1, Math.floor(opts.total / count));
+    const askStatus = async () => {
+      const at = server.output().stdout.length;
+      server.kill('SIGUSR2');
+      const deadline = performance.now() + 10000;
+      for (;;) {
+        const m = server.output().stdout.slice(at).match(/^STATUS (.*)\n/m);
+        if (m) return JSON.parse(m[1]);
+        if (performance.now() > deadline) throw new Error('no STATUS from the server within 10 s');
+        await u.delay(2);
+      }
+    };
     const echoes = [];
-    for (let i = 0; i < opts.repeat; i++) echoes.push(await echoRun(dir, count, perPair, opts.size));
+    for (let i = 0; i < opts.repeat; i++) {
+      const s0 = await askStatus();
+      const c0 = cpuTimes('/proc/self/stat').children;
+      const e = await echoRun(dir, count, perPair, opts.size);
+      const s1 = await askStatus();
+      const total = count * perPair;
+      // CPU microseconds per message: server process (main thread + worker), main thread alone, clients
+      e.serverUsPerMsg = ((s1.cpu.process - s0.cpu.process) * 1e6) / total;
+      e.mainUsPerMsg = ((s1.cpu.main - s0.cpu.main) * 1e6) / total;
+      e.clientUsPerMsg = ((cpuTimes('/proc/self/stat').children - c0) * 1e6) / total;
+      echoes.push(e);
+    }
     const pick = (key) => u.median(echoes.map((e) => e[key]));
-    const echo = { msgsPerS: pick('msgsPerS'), wallMsgsPerS: pick('wallMsgsPerS'), mbPerS: pick('mbPerS') };
-    const statusAt = server.output().stdout.length;
-    server.kill('SIGUSR2');
-    await u.waitForLine(server, /^STATUS /m, 10000);
-    const status = JSON.parse(server.output().stdout.slice(statusAt).match(/^STATUS (.*)$/m)[1]);
+    const echo = { msgsPerS: pick('msgsPerS'), wallMsgsPerS: pick('wallMsgsPerS'), mbPerS: pick('mbPerS'), serverUsPerMsg: pick('serverUsPerMsg'), mainUsPerMsg: pick('mainUsPerMsg'), clientUsPerMsg: pick('clientUsPerMsg') };
+    const status = await askStatus();
     // stop with every pair mid-transfer: clients that would run for a long time
     const busy = [];
     for (let i = 0; i < count; i++) {
@@ -137,7 +176,11 @@ async function scenario(count, opts) {
       echoMsgsPerS: echo.msgsPerS,
       echoWallMsgsPerS: echo.wallMsgsPerS,
       echoRuns: echoes.map((e) => Math.round(e.msgsPerS)),
+      echoRunsCpuUsPerMsg: echoes.map((e) => ({ server: e.serverUsPerMsg, main: e.mainUsPerMsg, clients: e.clientUsPerMsg })),
       echoMBPerS: echo.mbPerS,
+      serverCpuUsPerMsg: echo.serverUsPerMsg,
+      mainCpuUsPerMsg: echo.mainUsPerMsg,
+      clientCpuUsPerMsg: echo.clientUsPerMsg,
       stopMs: stopped.stopMs,
       exitedByItself: end.code === 0 && !end.timedOut,
       exitAfterStopMs: exitMs,
@@ -150,13 +193,13 @@ async function scenario(count, opts) {
 
 function table(rows) {
   const lines = [
-    '| pairs | RSS MB (node alone) | peak RSS MB | threads (node alone) | start ms (worker) | echo msgs/s | (incl. spawns) | MB/s | stop ms mid-transfer | exits by itself |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| pairs | RSS MB (node alone) | peak RSS MB | threads (node alone) | start ms (worker) | echo msgs/s | (incl. spawns) | MB/s | CPU µs/msg server (main) | clients | stop ms mid-transfer | exits by itself |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.pairs} | ${u.fmt(r.rssMB)} (${u.fmt(r.baseRssMB)}) | ${u.fmt(r.peakRssMB)} | ${r.threads} (${r.threadsBefore}) | ` +
-        `${u.fmt(r.startMs)} (${u.fmt(r.workerMs)}) | ${u.fmt(r.echoMsgsPerS, 0)} | ${u.fmt(r.echoWallMsgsPerS, 0)} | ${u.fmt(r.echoMBPerS)} | ${u.fmt(r.stopMs)} | ${r.exitedByItself ? 'yes' : 'NO'} |`,
+        `${u.fmt(r.startMs)} (${u.fmt(r.workerMs)}) | ${u.fmt(r.echoMsgsPerS, 0)} | ${u.fmt(r.echoWallMsgsPerS, 0)} | ${u.fmt(r.echoMBPerS)} | ${u.fmt(r.serverCpuUsPerMsg, 2)} (${u.fmt(r.mainCpuUsPerMsg, 2)}) | ${u.fmt(r.clientCpuUsPerMsg, 2)} | ${u.fmt(r.stopMs)} | ${r.exitedByItself ? 'yes' : 'NO'} |`,
     );
   }
   return lines.join('\n');

@@ -327,11 +327,14 @@ function portOnMessage(msg: MainToWorker): void {
       return;
     }
     case 'write':
-      for (const item of msg.items) {
-        const pair = pairs.get(item.id);
-        if (!pair) continue; // removed meanwhile: the main thread dropped its accounting
-        if (pair.held) pair.held.push(item.data);
-        else write(pair, item.data);
+      for (const { buffer, runs } of msg.segments) {
+        for (let i = 0; i < runs.length; i += 3) {
+          const pair = pairs.get(runs[i]);
+          if (!pair) continue; // removed meanwhile: the main thread dropped its accounting
+          const data = new Uint8Array(buffer, runs[i + 1], runs[i + 2]);
+          if (pair.held) pair.held.push(data);
+          else write(pair, data);
+        }
       }
       return;
     case 'consumed':

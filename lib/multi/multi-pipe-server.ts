@@ -11,7 +11,7 @@
  *                                                 writer: net.Socket (out pipe)
  *   LineSplitter per pair <-- 'batch' ---------   chunks (transferred), eof,
  *   handler / 'message'      (one per loop turn)  written, errors
- *   send() -> staging ---- 'write' (batched) -->  writer.write()
+ *   send() -> OutStage --- 'write' (batched) -->  writer.write()
  *
  * Shutdown: stop() -> watcher closed -> worker.terminate() (never blocked,
  * so prompt; libuv closes its fds) -> anchors closed -> FIFOs removed ->
@@ -27,6 +27,7 @@ import { lstatOrUndefined, removeFifo } from '../pipe/fifo';
 import { applyBatch, type IntakeHost } from './batch-intake';
 import { FifoBatcher } from './fifo-batch';
 import { FifoRecovery } from './fifo-recovery';
+import { OutStage } from './out-stage';
 import { PairState } from './pair-state';
 import { ReplyWaiters } from './reply-waiters';
 import type {
@@ -67,7 +68,8 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
   private readonly byName = new Map<string, PairState>();
   private readonly byId = new Map<number, PairState>();
   private readonly waiters = new ReplyWaiters();
-  private readonly dirty = new Set<PairState>();
+  /** Outgoing bytes of every pair until the next flush. */
+  private readonly outStage = new OutStage();
   /** A flushWrites() microtask is queued. */
   private flushQueued = false;
   private nextId = 1;
@@ -263,8 +265,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     if (!pair || !pair.ready) throw pipeIOError('PIPEIO_ERR_NO_SUCH_PAIR', `no pair named ${JSON.stringify(name)}`);
     this.byName.delete(name);
     pair.ready = false;
-    pair.closed = true;
-    this.dirty.delete(pair);
+    pair.closed = true; // its staged runs reach the worker after 'remove', which skips them
     try {
       const reply = this.waiters.expect(`removed:${pair.id}`, WORKER_REPLY_TIMEOUT);
       this.post({ type: 'remove', id: pair.id });
@@ -333,9 +334,8 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
         { path: pair.info.outPipe },
       );
     }
-    pair.stageMessage(body);
+    this.outStage.stage(pair.id, body);
     pair.queued += size;
-    this.dirty.add(pair);
     if (!this.flushQueued) {
       // A microtask, not setImmediate: while the worker keeps posting batches,
       // Node drains its MessagePort (>= 1000 messages per turn) without ever
@@ -354,18 +354,11 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
 
   private flushWrites(): void {
     this.flushQueued = false;
-    if (!this.worker || this.dirty.size === 0) return;
-    const items: Array<{ id: number; data: Uint8Array }> = [];
+    if (!this.worker || this.outStage.isEmpty) return;
+    const segments = this.outStage.take();
     const transfer: ArrayBuffer[] = [];
-    for (const pair of this.dirty) {
-      if (pair.closed) continue;
-      for (const data of pair.takeStaged()) {
-        items.push({ id: pair.id, data });
-        transfer.push(data.buffer as ArrayBuffer);
-      }
-    }
-    this.dirty.clear();
-    if (items.length > 0) this.post({ type: 'write', items }, transfer);
+    for (const segment of segments) transfer.push(segment.buffer);
+    this.post({ type: 'write', segments }, transfer);
   }
 
   /**
@@ -402,7 +395,7 @@ export class MultiPipeServer extends EventEmitter<MultiPipeServerEvents> {
     }
     this.byId.clear();
     this.byName.clear();
-    this.dirty.clear();
+    this.outStage.clear();
     if (this.createdDir) {
       try {
         fs.rmdirSync(this.dir);

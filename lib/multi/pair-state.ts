@@ -1,15 +1,13 @@
 /**
  * Main-thread state of one pair of a MultiPipeServer: its anchors (the fds
  * that keep each FIFO's inode and pipe buffer alive), incoming framing, and
- * the outgoing staging area and queue accounting.
+ * outgoing queue accounting (the bytes themselves wait in the server's
+ * shared OutStage).
  */
 import { LineSplitter } from '../framing/line-splitter';
 import { closeQuietly, type FifoAnchor } from '../pipe/fifo';
 import type { PairSide } from './worker-protocol';
 import type { PairHandler, PipePairInfo } from './types';
-
-/** Smallest staging buffer for outgoing messages (bytes). */
-const STAGE_MIN = 16 * 1024;
 
 export class PairState {
   readonly id: number;
@@ -34,10 +32,6 @@ export class PairState {
   recreating: Record<PairSide, boolean> = { in: false, out: false };
   /** A non-FIFO at this side's path was already reported. */
   reportedNotFifo: Record<PairSide, boolean> = { in: false, out: false };
-  /** Sealed staging buffers waiting for the next flush. */
-  private sealed: Uint8Array[] = [];
-  private stage: Buffer | undefined;
-  private stageUsed = 0;
 
   constructor(
     id: number,
@@ -55,42 +49,6 @@ export class PairState {
 
   pathOf(side: PairSide): string {
     return side === 'in' ? this.info.inPipe : this.info.outPipe;
-  }
-
-  /**
-   * Copies `body` plus a newline into the staging area (one copy, into an
-   * unpooled ArrayBuffer that is transferred to the worker at the flush).
-   */
-  stageMessage(body: Buffer): void {
-    const need = body.length + 1;
-    if (!this.stage || this.stageUsed + need > this.stage.length) {
-      this.seal();
-      this.stage = Buffer.allocUnsafeSlow(Math.max(STAGE_MIN, need));
-      this.stageUsed = 0;
-    }
-    this.stage.set(body, this.stageUsed); // TypedArray#set: no Buffer#copy argument handling per message
-    this.stage[this.stageUsed + body.length] = 10;
-    this.stageUsed += need;
-  }
-
-  /** Takes every staged byte range (views on whole transferable ArrayBuffers). */
-  takeStaged(): Uint8Array[] {
-    this.seal();
-    const out = this.sealed;
-    this.sealed = [];
-    return out;
-  }
-
-  get hasStaged(): boolean {
-    return this.sealed.length > 0 || this.stageUsed > 0;
-  }
-
-  private seal(): void {
-    if (this.stage && this.stageUsed > 0) {
-      this.sealed.push(new Uint8Array(this.stage.buffer, this.stage.byteOffset, this.stageUsed));
-    }
-    this.stage = undefined;
-    this.stageUsed = 0;
   }
 
   /** Closes every anchor this pair holds (current and retired). Idempotent. */

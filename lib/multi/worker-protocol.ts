@@ -13,10 +13,14 @@
  * worker.terminate(), which closes every handle (and so fd) the worker holds.
  */
 
-/** Bytes for one pair: a view on a transferred, unpooled ArrayBuffer. */
-export interface PairBytes {
-  id: number;
-  data: Uint8Array;
+/**
+ * Outgoing bytes of any number of pairs: one transferred, unpooled
+ * ArrayBuffer and its runs `[pairId, offset, length, ...]`, each run whole
+ * framed messages, in order per pair.
+ */
+export interface WriteSegment {
+  buffer: ArrayBuffer;
+  runs: number[];
 }
 
 /** main -> worker */
@@ -25,8 +29,8 @@ export type MainToWorker =
   | { type: 'add'; id: number; inAnchor: number; inPath: string; outAnchor: number; outPath: string }
   /** Close the pair's reader and writer (unsent bytes are dropped); answered by 'removed'. */
   | { type: 'remove'; id: number }
-  /** Outgoing bytes, whole framed messages, in order per pair. Answered by 'written' events. */
-  | { type: 'write'; items: PairBytes[] }
+  /** Outgoing bytes of every pair since the last flush, in order. Answered by 'written' events (one per run). */
+  | { type: 'write'; segments: WriteSegment[] }
   /** The main thread processed this many incoming bytes of each pair (read backpressure credit). */
   | { type: 'consumed'; items: Array<{ id: number; bytes: number }> }
   /** The FIFO at a path was recreated: move that side onto the new anchor; answered by 'rebound'. */
@@ -41,7 +45,7 @@ export type WorkerEvent =
   | { kind: 'data'; id: number; data: Uint8Array }
   /** The last writer of the in pipe left (EOF); the worker already waits for the next one. */
   | { kind: 'eof'; id: number }
-  /** This many bytes of earlier 'write' items reached the kernel (or were dropped with the pair). */
+  /** This many bytes of earlier 'write' runs reached the kernel (or were dropped with the pair). */
   | { kind: 'written'; id: number; bytes: number }
   /** An I/O failure on one side; the worker keeps serving what it can. */
   | { kind: 'error'; id: number; side: PairSide; message: string; errno?: string };
