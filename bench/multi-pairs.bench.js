@@ -2,7 +2,12 @@
 /**
  * MultiPipeServer at scale (issue 5), on the compiled package (dist/: `npm run build` first).
  *
- *   node bench/multi-pairs.bench.js [--pairs 1,10,100] [--total 2000000] [--size 100] [--repeat 3] [--out FILE]
+ *   node bench/multi-pairs.bench.js [--pairs 1,10,100] [--total 2000000] [--size 100] [--repeat 3]
+ *                                   [--clients-session own|shared] [--out FILE]
+ *
+ * --clients-session: each client in a session of its own (default: spawned detached, so each
+ * is its own scheduler autogroup on Linux, as for independently started programs), or all in
+ * this bench's session (one autogroup, as for clients started by one supervisor).
  *
  * For each pair count, a fresh server process (this file with --child) starts a
  * MultiPipeServer with an echo handler and adds the pairs (concurrently). Reported:
@@ -70,6 +75,13 @@ async function child(count, dir) {
   process.stdout.write(`READY ${JSON.stringify({ before, after, workerMs, readyMs })}\n`);
 }
 
+/** Machine-wide CPU seconds from /proc/stat: busy (everything but idle/iowait/steal), idle, steal. */
+function machineCpu() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
+  return { busy: (user + nice + system + irq + softirq) / 100, idle: (idle + iowait) / 100, steal: (steal || 0) / 100 };
+}
+
 /** Process state letter from /proc/PID/stat ('T' = stopped), or undefined once gone. */
 function procState(pid) {
   try {
@@ -86,14 +98,33 @@ function procState(pid) {
  * over the span from the first client's start to the last client's end (the clients report
  * CLOCK_MONOTONIC t0/t1), and, for reference, over the wall time including the spawns.
  */
-async function echoRun(dir, pairs, perPair, size) {
+/**
+ * Like u.run(), but the child stays in this process's session (so in its scheduler autogroup)
+ * instead of a session of its own: `--clients-session shared`.
+ */
+function runShared(cmd, args, timeoutMs) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => {
+    clearTimeout(timer);
+    resolve({ code, signal, stdout, stderr });
+  }));
+  return { child, exited };
+}
+
+async function echoRun(dir, pairs, perPair, size, sharedSession) {
   const t0 = performance.now();
   const runs = [];
   for (let i = 0; i < pairs; i++) {
     const out = path.join(dir, `p${i}.out`);
     const inp = path.join(dir, `p${i}.in`);
     const args = ['-c', 'kill -STOP $$; exec "$0" "$@"', u.CLIENT, out, inp, 'throughput', String(perPair), String(size)];
-    runs.push(u.run('sh', args, { timeoutMs: 120000 }));
+    runs.push(sharedSession ? runShared('sh', args, 120000) : u.run('sh', args, { timeoutMs: 120000 }));
   }
   const deadline = performance.now() + 20000;
   for (const r of runs) {
@@ -102,15 +133,19 @@ async function echoRun(dir, pairs, perPair, size) {
       await u.delay(1);
     }
   }
+  const m0 = machineCpu();
   for (const r of runs) process.kill(r.child.pid, 'SIGCONT');
   const results = await Promise.all(runs.map((r) => r.exited));
+  const m1 = machineCpu();
   const wallS = (performance.now() - t0) / 1000;
   const failed = results.filter((r) => r.code !== 0);
   if (failed.length > 0) throw new Error(`${failed.length} clients failed: ${failed[0].stderr || failed[0].stdout}`);
   const reports = results.map((r) => JSON.parse(r.stdout));
   const spanS = Math.max(...reports.map((j) => j.t1)) - Math.min(...reports.map((j) => j.t0));
   const total = pairs * perPair;
-  return { wallS, spanS, msgsPerS: total / spanS, wallMsgsPerS: total / wallS, mbPerS: (total * size) / 1e6 / spanS };
+  // machine-wide, from the release to the last exit: CPU seconds busy / idle / stolen by the hypervisor
+  const machine = { busyS: m1.busy - m0.busy, idleS: m1.idle - m0.idle, stealS: m1.steal - m0.steal };
+  return { wallS, spanS, machine, msgsPerS: total / spanS, wallMsgsPerS: total / wallS, mbPerS: (total * size) / 1e6 / spanS };
 }
 
 /** Extra node flags for the server process, e.g. MULTI_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
@@ -139,7 +174,7 @@ async function scenario(count, opts) {
     for (let i = 0; i < opts.repeat; i++) {
       const s0 = await askStatus();
       const c0 = cpuTimes('/proc/self/stat').children;
-      const e = await echoRun(dir, count, perPair, opts.size);
+      const e = await echoRun(dir, count, perPair, opts.size, opts.clientsSession === 'shared');
       const s1 = await askStatus();
       const total = count * perPair;
       // CPU microseconds per message: server process (main thread + worker), main thread alone, clients
@@ -177,6 +212,7 @@ async function scenario(count, opts) {
       echoWallMsgsPerS: echo.wallMsgsPerS,
       echoRuns: echoes.map((e) => Math.round(e.msgsPerS)),
       echoRunsCpuUsPerMsg: echoes.map((e) => ({ server: e.serverUsPerMsg, main: e.mainUsPerMsg, clients: e.clientUsPerMsg })),
+      echoRunsMachineCpuS: echoes.map((e) => e.machine),
       echoMBPerS: echo.mbPerS,
       serverCpuUsPerMsg: echo.serverUsPerMsg,
       mainCpuUsPerMsg: echo.mainUsPerMsg,
@@ -207,11 +243,12 @@ function table(rows) {
 
 async function main(argv) {
   if (argv[0] === '--child') return child(Number(argv[1]), argv[2]);
-  const opts = { pairs: [1, 10, 100], total: 2000000, size: 100, repeat: 3, out: path.join(__dirname, 'results', 'multi-pairs.json') };
+  const opts = { pairs: [1, 10, 100], total: 2000000, size: 100, repeat: 3, clientsSession: 'own', out: path.join(__dirname, 'results', 'multi-pairs.json') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--pairs') opts.pairs = argv[++i].split(',').map(Number);
     else if (argv[i] === '--total') opts.total = Number(argv[++i]);
     else if (argv[i] === '--size') opts.size = Number(argv[++i]);
+    else if (argv[i] === '--clients-session') opts.clientsSession = argv[++i];
     else if (argv[i] === '--repeat') opts.repeat = Number(argv[++i]);
     else if (argv[i] === '--out') opts.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${argv[i]}`);
