@@ -17,7 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import { pipeIOError, isErrno, type PipeIOError } from '../errors';
 import { LineSplitter } from '../framing/line-splitter';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
-import { awaitExit, newControl, spawnFifoWorker, waitReady } from './worker-handle';
+import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
 import { Ctrl, Phase, Slot, TOKEN_LENGTH, type ReaderMessage, type ReaderWorkerData } from './worker-protocol';
 
 const { O_WRONLY, O_NONBLOCK } = fs.constants;
@@ -69,8 +69,7 @@ export class InReader {
     const worker = spawnFifoWorker('reader-worker', workerData);
     this.worker = worker;
     worker.on('message', (m: ReaderMessage) => this.workerOnMessage(m));
-    worker.on('error', (err) => this.workerOnError(err));
-    worker.on('exit', (code) => this.workerOnExit(code));
+    onWorkerCrash(worker, 'in-pipe reader', () => this.stopping, this.events.onCrash);
     await waitReady(worker, 'in-pipe reader');
   }
 
@@ -223,15 +222,6 @@ export class InReader {
     this.drainPending();
   }
 
-  private workerOnError(err: Error): void {
-    this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `in-pipe reader worker failed: ${err.message}`, { cause: err }));
-  }
-
-  private workerOnExit(code: number): void {
-    if (!this.stopping) {
-      this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `in-pipe reader worker exited unexpectedly (code ${code})`));
-    }
-  }
 }
 
 /** Longest run of message handling before the reader yields to the event loop. */

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { isErrno, pipeIOError, type PipeIOError } from '../errors';
 import { MessageBatch } from '../framing/message-batch';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
-import { awaitExit, newControl, spawnFifoWorker, waitReady } from './worker-handle';
+import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
 import { Ctrl, IO_CHUNK, Slot, type WriterCommand, type WriterMessage, type WriterWorkerData } from './worker-protocol';
 
 const { O_WRONLY, O_NONBLOCK } = fs.constants;
@@ -71,8 +71,7 @@ export class OutWriter {
     const worker = spawnFifoWorker('writer-worker', workerData);
     this.worker = worker;
     worker.on('message', (m: WriterMessage) => this.workerOnMessage(m));
-    worker.on('error', (err) => this.workerOnError(err));
-    worker.on('exit', (code) => this.workerOnExit(code));
+    onWorkerCrash(worker, 'out-pipe writer', () => this.stopping, this.events.onCrash);
     await waitReady(worker, 'out-pipe writer');
     this.openDirect();
     if (this.pending.byteLength > 0) this.flush();
@@ -246,15 +245,6 @@ export class OutWriter {
     }
   }
 
-  private workerOnError(err: Error): void {
-    this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `out-pipe writer worker failed: ${err.message}`, { cause: err }));
-  }
-
-  private workerOnExit(code: number): void {
-    if (!this.stopping) {
-      this.events.onCrash(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `out-pipe writer worker exited unexpectedly (code ${code})`));
-    }
-  }
 }
 
 function writerFlush(writer: OutWriter): void {

@@ -85,3 +85,20 @@ export function awaitExit(
     poke();
   });
 }
+
+/**
+ * Reports a worker that fails or exits without being asked to stop (while
+ * `stopping()` is false) through `onCrash`, once.
+ */
+export function onWorkerCrash(worker: Worker, what: string, stopping: () => boolean, onCrash: (err: PipeIOError) => void): void {
+  let reported = false;
+  const report = (err: PipeIOError): void => {
+    if (reported || stopping()) return;
+    reported = true;
+    onCrash(err);
+  };
+  worker.on('error', (err) =>
+    report(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `${what} worker failed: ${err.message}`, { cause: err })),
+  );
+  worker.on('exit', (code) => report(pipeIOError('PIPEIO_ERR_WORKER_EXITED', `${what} worker exited unexpectedly (code ${code})`)));
+}

@@ -179,6 +179,21 @@ describe('PipeIOServer#stop', () => {
       }
     });
 
+    it('reports a worker that dies with PIPEIO_ERR_WORKER_EXITED and stops cleanly', async () => {
+      const server = new PipeIOServer(inPath(), outPath());
+      const errors: string[] = [];
+      server.on('error', (e) => errors.push(e.code));
+      await server.start();
+      // Simulate a crash: end the (idle) writer worker behind the server's back.
+      // (The reader sits in a blocking open(), which terminate() cannot interrupt.)
+      const writer = (server as unknown as { writer: { worker: import('node:worker_threads').Worker } }).writer;
+      await writer.worker.terminate();
+      await server.wait();
+      expect(errors).to.deep.equal(['PIPEIO_ERR_WORKER_EXITED']);
+      expect(server.state).to.equal('closed');
+      expect(fs.existsSync(inPath()), 'pipes removed').to.equal(false);
+    });
+
     it('refuses sendMessage after stop with PIPEIO_ERR_CLOSED', async () => {
       const server = new PipeIOServer(inPath(), outPath());
       await server.stop();
