@@ -31,6 +31,7 @@ export function runPeer(args: string[], timeout = 10000): Promise<PeerResult> {
   return collect(child, timeout);
 }
 
+/** Gathers a started peer's output until it exits; kills it and rejects after `timeout` ms. */
 export function collect(child: ChildProcess, timeout = 10000): Promise<PeerResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
