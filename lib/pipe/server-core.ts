@@ -160,8 +160,8 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
     const opened: Array<{ side: Side; anchor: FifoAnchor; created: boolean }> = [];
     const sides = [this.reader, this.writer].filter((s): s is Side => s !== undefined);
     try {
-      // Both pipes at once, then both workers at once: start() costs one
-      // mkfifo and one worker start-up, not two of each.
+      // Both pipes at once, then both workers at once: the two mkfifo runs
+      // overlap, and so do the two worker start-ups.
       const anchors = await Promise.allSettled(
         sides.map(async (side) => {
           if (this.managePipes && side === this.reader && hasReader(side.path)) {
