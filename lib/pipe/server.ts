@@ -52,8 +52,9 @@ export class PipeIOServer extends PipeServerCore {
    * for the next reader, in order. Returns false once `highWaterMark` bytes
    * are queued (wait for 'drain'); throws PIPEIO_ERR_QUEUE_FULL past
    * `maxQueueBytes`, PIPEIO_ERR_INVALID_MESSAGE for a message holding `\n`,
-   * PIPEIO_ERR_CLOSED after stop(). The bytes of a Uint8Array are read at the
-   * end of the current tick: do not modify it before then.
+   * PIPEIO_ERR_CLOSED once stopped (while stop() is in progress it drops the
+   * message and returns false). The bytes of a Uint8Array are read at the end
+   * of the current tick: do not modify it before then.
    */
   sendMessage(message: string | Uint8Array): boolean {
     return this.enqueue(message);
