@@ -44,5 +44,9 @@ export interface PipeServerEvents {
   close: [];
 }
 
-/** What handleMessage may return. */
-export type MessageHandlerResult = void | Promise<unknown>;
+/**
+ * What handleMessage may return: anything (ignored), or a promise whose
+ * rejection becomes an 'error' event. `unknown` so that the one-liner
+ * `server.handleMessage = (m) => server.sendMessage(m)` type-checks.
+ */
+export type MessageHandlerResult = unknown;

@@ -292,6 +292,7 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
   /** Called for each incoming message; PipeIOServer/PipeReaderServer expose it. */
   protected dispatch(message: Buffer): MessageHandlerResult {
     void message;
+    return undefined;
   }
 
   private deliver(line: Buffer): void {

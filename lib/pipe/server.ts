@@ -45,6 +45,7 @@ export class PipeIOServer extends PipeServerCore {
    */
   handleMessage(message: Buffer): MessageHandlerResult {
     void message;
+    return undefined;
   }
 
   /**
@@ -78,6 +79,7 @@ export class PipeReaderServer extends PipeServerCore {
   /** See {@link PipeIOServer.handleMessage}. */
   handleMessage(message: Buffer): MessageHandlerResult {
     void message;
+    return undefined;
   }
 
   protected override dispatch(message: Buffer): MessageHandlerResult {

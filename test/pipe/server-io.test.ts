@@ -107,6 +107,18 @@ describe('PipeIOServer', () => {
   });
 
   describe('handleMessage', () => {
+    it('accepts the API of the issue as written (the one-line echo handler type-checks)', async () => {
+      server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'), { permissions: 0o600, managePipes: true });
+      const s = server;
+      s.handleMessage = (message: Buffer) => s.sendMessage(message);
+      await s.start();
+      const reader = startPeer(['read', s.outPipe, '5']);
+      reader.stdin?.end();
+      const done = collect(reader);
+      await runPeer(['write', s.inPipe, 'ping\\n']);
+      expect((await done).stdout.toString()).to.equal('ping\n');
+    });
+
     it('turns a throw or a rejection into an error event and keeps serving', async () => {
       server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'));
       const s = server;
