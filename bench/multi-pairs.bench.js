@@ -3,7 +3,13 @@
  * MultiPipeServer at scale (issue 5), on the compiled package (dist/: `npm run build` first).
  *
  *   node bench/multi-pairs.bench.js [--pairs 1,10,100] [--total 2000000] [--size 100] [--repeat 3]
- *                                   [--clients-session own|shared] [--out FILE]
+ *                                   [--clients-session own|shared] [--client per-pair|single|both]
+ *                                   [--out FILE]
+ *
+ * --client: who drives the pairs in the echo runs. per-pair (default): one C client process per
+ * pair (bench/c/client.c). single: ONE C process for all the pairs (bench/c/multi_client.c,
+ * epoll, same messages and checks), so 1 and 100 pairs cost the same client processes. both:
+ * both, alternating run by run on the same server; one table row per pair count and client.
  *
  * --clients-session: each client in a session of its own (default: spawned detached, so each
  * is its own scheduler autogroup on Linux, as for independently started programs), or all in
@@ -16,7 +22,8 @@
  *   - start time: start() + every addPair() resolved (clients can open every pipe);
  *   - aggregate echo throughput: `--total` messages of `--size` bytes split evenly over
  *     the pairs, one external C client per pair (bench/c/client.c, pipelined, every reply
- *     checked), all released at once (see echoRun), `--repeat` times (median reported, every
+ *     checked) or one for all pairs (--client single: bench/c/multi_client.c), all released
+ *     at once (see echoRun), `--repeat` times (median reported, every
  *     run in the JSON); msgs/s = total / span from the first
  *     client's start to the last client's end (also: total / wall time including spawns);
  *   - CPU per message over each run: the server process (main thread + worker; /proc/self/stat
@@ -117,14 +124,21 @@ function runShared(cmd, args, timeoutMs) {
   return { child, exited };
 }
 
-async function echoRun(dir, pairs, perPair, size, sharedSession) {
+async function echoRun(dir, pairs, perPair, size, sharedSession, client) {
   const t0 = performance.now();
   const runs = [];
-  for (let i = 0; i < pairs; i++) {
-    const out = path.join(dir, `p${i}.out`);
-    const inp = path.join(dir, `p${i}.in`);
-    const args = ['-c', 'kill -STOP $$; exec "$0" "$@"', u.CLIENT, out, inp, 'throughput', String(perPair), String(size)];
-    runs.push(sharedSession ? runShared('sh', args, 120000) : u.run('sh', args, { timeoutMs: 120000 }));
+  const barrier = ['-c', 'kill -STOP $$; exec "$0" "$@"'];
+  const start = (args) => runs.push(sharedSession ? runShared('sh', args, 120000) : u.run('sh', args, { timeoutMs: 120000 }));
+  if (client === 'single') {
+    const pipes = [];
+    for (let i = 0; i < pairs; i++) pipes.push(path.join(dir, `p${i}.out`), path.join(dir, `p${i}.in`));
+    start([...barrier, u.MULTI_CLIENT, String(pairs * perPair), String(size), ...pipes]);
+  } else {
+    for (let i = 0; i < pairs; i++) {
+      const out = path.join(dir, `p${i}.out`);
+      const inp = path.join(dir, `p${i}.in`);
+      start([...barrier, u.CLIENT, out, inp, 'throughput', String(perPair), String(size)]);
+    }
   }
   const deadline = performance.now() + 20000;
   for (const r of runs) {
@@ -145,7 +159,9 @@ async function echoRun(dir, pairs, perPair, size, sharedSession) {
   const total = pairs * perPair;
   // machine-wide, from the release to the last exit: CPU seconds busy / idle / stolen by the hypervisor
   const machine = { busyS: m1.busy - m0.busy, idleS: m1.idle - m0.idle, stealS: m1.steal - m0.steal };
-  return { wallS, spanS, machine, msgsPerS: total / spanS, wallMsgsPerS: total / wallS, mbPerS: (total * size) / 1e6 / spanS };
+  // multi_client's own counters: epoll_wait calls, read() and write() calls (single client only)
+  const syscalls = client === 'single' ? { waits: reports[0].waits, reads: reports[0].reads, writes: reports[0].writes } : undefined;
+  return { client, syscalls, wallS, spanS, machine, msgsPerS: total / spanS, wallMsgsPerS: total / wallS, mbPerS: (total * size) / 1e6 / spanS };
 }
 
 /** Extra node flags for the server process, e.g. MULTI_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
@@ -171,10 +187,12 @@ async function scenario(count, opts) {
       }
     };
     const echoes = [];
-    for (let i = 0; i < opts.repeat; i++) {
+    // with --client both, the two kinds alternate run by run (a shared machine's load drifts)
+    for (let i = 0; i < opts.repeat * opts.clients.length; i++) {
+      const client = opts.clients[i % opts.clients.length];
       const s0 = await askStatus();
       const c0 = cpuTimes('/proc/self/stat').children;
-      const e = await echoRun(dir, count, perPair, opts.size, opts.clientsSession === 'shared');
+      const e = await echoRun(dir, count, perPair, opts.size, opts.clientsSession === 'shared', client);
       const s1 = await askStatus();
       const total = count * perPair;
       // CPU microseconds per message: server process (main thread + worker), main thread alone, clients
@@ -183,8 +201,6 @@ async function scenario(count, opts) {
       e.clientUsPerMsg = ((cpuTimes('/proc/self/stat').children - c0) * 1e6) / total;
       echoes.push(e);
     }
-    const pick = (key) => u.median(echoes.map((e) => e[key]));
-    const echo = { msgsPerS: pick('msgsPerS'), wallMsgsPerS: pick('wallMsgsPerS'), mbPerS: pick('mbPerS'), serverUsPerMsg: pick('serverUsPerMsg'), mainUsPerMsg: pick('mainUsPerMsg'), clientUsPerMsg: pick('clientUsPerMsg') };
     const status = await askStatus();
     // stop with every pair mid-transfer: clients that would run for a long time
     const busy = [];
@@ -199,7 +215,7 @@ async function scenario(count, opts) {
     const exitMs = performance.now() - exitT0;
     for (const b of busy) u.killGroup(b.child);
     await Promise.all(busy.map((b) => b.exited));
-    return {
+    const common = {
       pairs: count,
       baseRssMB: ready.before.rssKB / 1024,
       rssMB: ready.after.rssKB / 1024,
@@ -208,19 +224,29 @@ async function scenario(count, opts) {
       threads: ready.after.threads,
       workerMs: ready.workerMs,
       startMs: ready.readyMs,
-      echoMsgsPerS: echo.msgsPerS,
-      echoWallMsgsPerS: echo.wallMsgsPerS,
-      echoRuns: echoes.map((e) => Math.round(e.msgsPerS)),
-      echoRunsCpuUsPerMsg: echoes.map((e) => ({ server: e.serverUsPerMsg, main: e.mainUsPerMsg, clients: e.clientUsPerMsg })),
-      echoRunsMachineCpuS: echoes.map((e) => e.machine),
-      echoMBPerS: echo.mbPerS,
-      serverCpuUsPerMsg: echo.serverUsPerMsg,
-      mainCpuUsPerMsg: echo.mainUsPerMsg,
-      clientCpuUsPerMsg: echo.clientUsPerMsg,
       stopMs: stopped.stopMs,
       exitedByItself: end.code === 0 && !end.timedOut,
       exitAfterStopMs: exitMs,
     };
+    // one row per kind of client; memory, start and stop are the same server's
+    return opts.clients.map((client) => {
+      const mine = echoes.filter((e) => e.client === client);
+      const pick = (key) => u.median(mine.map((e) => e[key]));
+      return {
+        ...common,
+        client,
+        echoMsgsPerS: pick('msgsPerS'),
+        echoWallMsgsPerS: pick('wallMsgsPerS'),
+        echoRuns: mine.map((e) => Math.round(e.msgsPerS)),
+        echoRunsCpuUsPerMsg: mine.map((e) => ({ server: e.serverUsPerMsg, main: e.mainUsPerMsg, clients: e.clientUsPerMsg })),
+        echoRunsMachineCpuS: mine.map((e) => e.machine),
+        ...(client === 'single' ? { echoRunsClientSyscalls: mine.map((e) => e.syscalls) } : {}),
+        echoMBPerS: pick('mbPerS'),
+        serverCpuUsPerMsg: pick('serverUsPerMsg'),
+        mainCpuUsPerMsg: pick('mainUsPerMsg'),
+        clientCpuUsPerMsg: pick('clientUsPerMsg'),
+      };
+    });
   } finally {
     u.killGroup(server);
     u.rmTmpDir(path.dirname(dir));
@@ -229,12 +255,12 @@ async function scenario(count, opts) {
 
 function table(rows) {
   const lines = [
-    '| pairs | RSS MB (node alone) | peak RSS MB | threads (node alone) | start ms (worker) | echo msgs/s | (incl. spawns) | MB/s | CPU µs/msg server (main) | clients | stop ms mid-transfer | exits by itself |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| pairs | client | RSS MB (node alone) | peak RSS MB | threads (node alone) | start ms (worker) | echo msgs/s | (incl. spawns) | MB/s | CPU µs/msg server (main) | clients | stop ms mid-transfer | exits by itself |',
+    '|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.pairs} | ${u.fmt(r.rssMB)} (${u.fmt(r.baseRssMB)}) | ${u.fmt(r.peakRssMB)} | ${r.threads} (${r.threadsBefore}) | ` +
+      `| ${r.pairs} | ${r.client} | ${u.fmt(r.rssMB)} (${u.fmt(r.baseRssMB)}) | ${u.fmt(r.peakRssMB)} | ${r.threads} (${r.threadsBefore}) | ` +
         `${u.fmt(r.startMs)} (${u.fmt(r.workerMs)}) | ${u.fmt(r.echoMsgsPerS, 0)} | ${u.fmt(r.echoWallMsgsPerS, 0)} | ${u.fmt(r.echoMBPerS)} | ${u.fmt(r.serverCpuUsPerMsg, 2)} (${u.fmt(r.mainCpuUsPerMsg, 2)}) | ${u.fmt(r.clientCpuUsPerMsg, 2)} | ${u.fmt(r.stopMs)} | ${r.exitedByItself ? 'yes' : 'NO'} |`,
     );
   }
@@ -243,35 +269,45 @@ function table(rows) {
 
 async function main(argv) {
   if (argv[0] === '--child') return child(Number(argv[1]), argv[2]);
-  const opts = { pairs: [1, 10, 100], total: 2000000, size: 100, repeat: 3, clientsSession: 'own', out: path.join(__dirname, 'results', 'multi-pairs.json') };
+  const opts = { pairs: [1, 10, 100], total: 2000000, size: 100, repeat: 3, clientsSession: 'own', clients: ['per-pair'], out: path.join(__dirname, 'results', 'multi-pairs.json') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--pairs') opts.pairs = argv[++i].split(',').map(Number);
     else if (argv[i] === '--total') opts.total = Number(argv[++i]);
     else if (argv[i] === '--size') opts.size = Number(argv[++i]);
     else if (argv[i] === '--clients-session') opts.clientsSession = argv[++i];
-    else if (argv[i] === '--repeat') opts.repeat = Number(argv[++i]);
+    else if (argv[i] === '--client') {
+      const c = argv[++i];
+      if (!['per-pair', 'single', 'both'].includes(c)) throw new Error(`--client: per-pair, single or both, not ${c}`);
+      opts.clients = c === 'both' ? ['per-pair', 'single'] : [c];
+    } else if (argv[i] === '--repeat') opts.repeat = Number(argv[++i]);
     else if (argv[i] === '--out') opts.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${argv[i]}`);
   }
   u.buildC();
   u.loadPackage();
+  const watchdogS = 280 * opts.clients.length;
   const watchdog = setTimeout(() => {
     u.killAll();
-    process.stderr.write('multi-pairs: watchdog (280 s)\n');
+    process.stderr.write(`multi-pairs: watchdog (${watchdogS} s)\n`);
     process.exit(1);
-  }, 280000);
+  }, watchdogS * 1000);
   const rows = [];
   for (const count of opts.pairs) {
     process.stderr.write(`multi-pairs: ${count} pair(s)...\n`);
-    rows.push(await scenario(count, opts));
+    rows.push(...(await scenario(count, opts)));
   }
   clearTimeout(watchdog);
-  const one = rows.find((r) => r.pairs === 1);
   const hundred = rows.find((r) => r.pairs === 100);
+  const aggregate = {};
+  for (const client of opts.clients) {
+    const one = rows.find((r) => r.pairs === 1 && r.client === client);
+    const h = rows.find((r) => r.pairs === 100 && r.client === client);
+    if (one && h) aggregate[client] = { ratio: h.echoMsgsPerS / one.echoMsgsPerS, atLeastOnePair: h.echoMsgsPerS >= one.echoMsgsPerS };
+  }
   const verdict = hundred && {
     rssUnder300MB: hundred.rssMB < 300 && hundred.peakRssMB < 300,
     startedUnder2s: hundred.startMs < 2000,
-    aggregateAtLeastOnePair: one ? hundred.echoMsgsPerS >= one.echoMsgsPerS : undefined,
+    aggregateAtLeastOnePair: aggregate,
   };
   process.stdout.write(`${table(rows)}\n\n${JSON.stringify(verdict)}\n`);
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
