@@ -156,7 +156,28 @@ def _encode(message: Message) -> bytes:
     return data
 
 
-class PipeReader:
+class _FifoEnd:
+    """What a reader and a writer share: the fd, closing, and ``with``."""
+
+    path: str
+    _fd: int
+
+    @property
+    def fd(self) -> int:
+        """The open file descriptor (-1 when closed)."""
+        return self._fd
+
+    def close(self) -> None:
+        """Close the FIFO (idempotent); closing a writer, the server sees end of stream."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PipeReader(_FifoEnd):
     """Reads newline-terminated messages from a FIFO (the server's out pipe).
 
     Open it with :meth:`open` (or use ``with``); iterate over it for
@@ -183,11 +204,6 @@ class PipeReader:
         self._buffer = bytearray()
         self._scan = 0  # bytes of _buffer already known to hold no newline
         self._eof = False
-
-    @property
-    def fd(self) -> int:
-        """The open file descriptor (-1 when closed)."""
-        return self._fd
 
     def open(self, deadline: Optional[float] = None) -> "PipeReader":
         """Wait for the FIFO and a writer (the server), then open it.
@@ -290,20 +306,11 @@ class PipeReader:
         for message in self:
             yield message.decode("utf-8", "surrogateescape")
 
-    def close(self) -> None:
-        """Close the FIFO (idempotent)."""
-        if self._fd >= 0:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
-
     def __enter__(self) -> "PipeReader":
         return self.open()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
-
-class PipeWriter:
+class PipeWriter(_FifoEnd):
     """Writes newline-terminated messages to a FIFO (the server's in pipe).
 
     :param path: FIFO to write; default ``$PIPE_IO_WRITE_PIPE``.
@@ -315,11 +322,6 @@ class PipeWriter:
         self.path = _resolve(path, WRITE_PIPE_ENV)
         self.wait_timeout = wait_timeout_from_env() if wait_timeout is None else wait_timeout
         self._fd = -1
-
-    @property
-    def fd(self) -> int:
-        """The open file descriptor (-1 when closed)."""
-        return self._fd
 
     def open(self, deadline: Optional[float] = None) -> "PipeWriter":
         """Wait for the FIFO and a reader (the server), then open it.
@@ -373,17 +375,8 @@ class PipeWriter:
         """Send ``value`` as one compact JSON line."""
         self.send(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
-    def close(self) -> None:
-        """Close the FIFO (idempotent); the server sees end of stream."""
-        if self._fd >= 0:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
-
     def __enter__(self) -> "PipeWriter":
         return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class PipeClient:

@@ -4,13 +4,14 @@
  * lies inside one chunk. A line longer than `maxLineLength` is reported once
  * through `onOverflow` and skipped up to its terminating newline.
  */
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../constants';
 
 export interface LineSplitterOptions {
   /** Longest accepted line in bytes, newline excluded. @default 67108864 (64 MiB) */
   maxLineLength?: number;
 }
 
-export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = DEFAULT_MAX_MESSAGE_SIZE;
 
 export class LineSplitter {
   readonly maxLineLength: number;

@@ -96,7 +96,7 @@ describe('client libraries', function () {
       this.timeout(60000); // compiles with sanitizers first
       if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) {
         console.log('      skipping: no C compiler (cc) on PATH');
-        this.skip();
+        this.skip(); // no C compiler: reason printed above
       }
       const binary = path.join(dir, 'api-probe');
       const cc = spawnSync('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',

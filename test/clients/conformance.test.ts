@@ -46,7 +46,7 @@ for (const adapter of ADAPTERS) {
       const reason = await adapter.prepare();
       if (reason !== undefined) {
         console.log(`      skipping ${adapter.name}: ${reason}`);
-        this.skip();
+        this.skip(); // the adapter cannot run here: reason printed above
       }
     });
 
@@ -117,7 +117,7 @@ for (const adapter of ADAPTERS) {
     });
 
     it('echoes bytes that are not UTF-8', async function () {
-      if (!adapter.nonUtf8) this.skip();
+      if (!adapter.nonUtf8) this.skip(); // the language cannot pass raw non-UTF-8 bytes
       await roundTrip([Buffer.from([0xff, 0xfe, 0x80, 0xc3, 0x28, 0x41, 0xe2, 0x82]), Buffer.from('\u00e9t\u00e9 \u{1f600}')]);
     });
 

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 const READ_DEADLINE_MS = 10000;
+/** Step of the read poll (bounded by READ_DEADLINE_MS). */
+const POLL_MS = 10;
 
 /**
  * A minimal stand-in for the server's ends of the two FIFOs: a non-blocking
@@ -47,7 +49,7 @@ export class RawPipes {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
       if (Date.now() > deadline) throw new Error(`raw in pipe got ${JSON.stringify(this.received)}, expected ${JSON.stringify(expected)}`);
-      await delay(10); // polling step, not synchronisation: the deadline above bounds it
+      await delay(POLL_MS); // polling step, not synchronisation: the deadline above bounds it
     }
     return this.received;
   }

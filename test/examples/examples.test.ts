@@ -82,7 +82,7 @@ describe('examples', function () {
   it('c-plugin: a C plugin built with cc answers each message', async function () {
     if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) {
       console.log('      skipping: no C compiler (cc) on PATH');
-      this.skip();
+      this.skip(); // no C compiler: reason printed above
     }
     expect(lines(await runExample('c-plugin'))).to.deep.equal([
       'built plugin with cc',

@@ -17,26 +17,6 @@ export function runBash(script: string, env: Record<string, string> = {}, timeou
   return runProcess('bash', ['-c', script], env, timeout);
 }
 
-const PY_ECHO_CHECK = `
-import os, sys, threading
-read_pipe, write_pipe, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-r = open(read_pipe, 'rb')
-w = open(write_pipe, 'wb')
-def writer():
-    w.write(b''.join(('%s:%d\\n' % (tag, i)).encode() for i in range(n)))
-    w.close()
-t = threading.Thread(target=writer)
-t.start()
-for i in range(n):
-    line = r.readline()
-    want = ('%s:%d\\n' % (tag, i)).encode()
-    if line != want:
-        print('MISMATCH at %d: got %r want %r' % (i, line, want))
-        sys.exit(1)
-t.join()
-print('OK %d' % n)
-`;
-
 const PY_ECHO_MANY = `
 import sys, threading
 n = int(sys.argv[1])
@@ -82,7 +62,7 @@ export function runPythonEchoMany(
 
 /** Python client: writes `n` lines `tag:i` to the in pipe, expects each echoed back on the out pipe. */
 export function runPythonEcho(readPipe: string, writePipe: string, n: number, tag: string, timeout = 30000): Promise<RunResult> {
-  return runProcess('python3', ['-c', PY_ECHO_CHECK, readPipe, writePipe, String(n), tag], {}, timeout);
+  return runPythonEchoMany([{ readPipe, writePipe, tag }], n, timeout);
 }
 
 function runProcess(cmd: string, args: string[], env: Record<string, string>, timeout: number): Promise<RunResult> {

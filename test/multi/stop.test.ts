@@ -86,6 +86,7 @@ describe('MultiPipeServer#stop', function () {
       'lib/pipe/fifo.ts',
       'lib/errors.ts',
       'lib/framing/line-splitter.ts',
+      'lib/constants.ts',
     ]);
     const pipes = path.join(dir, 'pipes');
     const child = spawnJs(js, [pipes, '20']);

@@ -31,6 +31,7 @@ describe('UnixServer in a real process', function () {
       'lib/socket/error-reply.ts',
       'lib/protocol/json-line.ts',
       'lib/framing/line-splitter.ts',
+      'lib/constants.ts',
       'lib/errors.ts',
     ]);
   });
