@@ -38,7 +38,22 @@ export type PipeIOErrorCode =
   // plugins
   | 'PIPEIO_ERR_SPAWN' // a plugin process could not be started
   | 'PIPEIO_ERR_PAIR_EXISTS' // MultiPipeServer already has a pair with that name
-  | 'PIPEIO_ERR_NO_SUCH_PAIR'; // MultiPipeServer has no pair with that name
+  | 'PIPEIO_ERR_NO_SUCH_PAIR' // MultiPipeServer has no pair with that name
+  // hub (comm-ipc-compatible message hub)
+  | 'PIPEIO_ERR_PROTOCOL' // a hub frame could not be decoded (not msgpack, not a map, invalid UTF-8, bad field)
+  | 'PIPEIO_ERR_FRAME_TOO_LARGE' // a hub frame's length header exceeds maxFrameSize
+  | 'PIPEIO_ERR_AUTH' // connection secret or channel password refused, or missing
+  | 'PIPEIO_ERR_ID_IN_USE' // the client id is already connected to the hub
+  | 'PIPEIO_ERR_NO_PROVIDER' // nobody provides the called event
+  | 'PIPEIO_ERR_PROVIDER_GONE' // the provider of an in-flight call disconnected before answering
+  | 'PIPEIO_ERR_FORBIDDEN' // only the owner may do this (set_password, publish, remove_subscription)
+  | 'PIPEIO_ERR_CONFLICT' // a provider already exists, a subscription is owned by another client
+  | 'PIPEIO_ERR_RESERVED' // a reserved channel, event or subscription name
+  | 'PIPEIO_ERR_SLOW_CONSUMER' // a hub connection's outgoing queue passed its limit; it was closed
+  | 'PIPEIO_ERR_LIMIT' // a bounded hub table or queue is full (calls in flight, channels, ...)
+  | 'PIPEIO_ERR_INVALID_SIGNATURE' // a message on a password channel failed signature verification
+  | 'PIPEIO_ERR_CHANNEL_TERMINATED' // the channel's owner left under channelPolicy 'terminate', or its password changed
+  | 'PIPEIO_ERR_FEDERATION'; // the NATS link of a federated hub failed
 
 export interface PipeIOErrorOptions {
   cause?: unknown;
@@ -46,6 +61,8 @@ export interface PipeIOErrorOptions {
   path?: string;
   /** Process id the error is about (pidfile holder, plugin), if any. */
   pid?: number;
+  /** Hub errors: the text the remote side sent, kept verbatim. */
+  remoteMessage?: string;
 }
 
 /** The single error class thrown, rejected and emitted by this package. */
@@ -53,6 +70,8 @@ export class PipeIOError extends Error {
   readonly code: PipeIOErrorCode;
   readonly path?: string;
   readonly pid?: number;
+  /** Hub errors: the text the remote side sent, kept verbatim. */
+  readonly remoteMessage?: string;
 
   constructor(code: PipeIOErrorCode, message: string, options: PipeIOErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -60,6 +79,7 @@ export class PipeIOError extends Error {
     this.code = code;
     if (options.path !== undefined) this.path = options.path;
     if (options.pid !== undefined) this.pid = options.pid;
+    if (options.remoteMessage !== undefined) this.remoteMessage = options.remoteMessage;
   }
 }
 
