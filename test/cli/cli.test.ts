@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, removeTempDir, waitFor, waitForExit, waitForLine } from '../fixtures/helpers';
 import { processExists } from '../plugin/helpers';
-import { buildOnce, runCli, startCli } from './run-cli';
+import { buildOnce, copyCliForOtherUsers, runCli, startCli } from './run-cli';
 
 const ECHO_PLUGIN = path.join(__dirname, '..', 'plugin', 'fixtures', 'echo-plugin.sh');
 /** A bash plugin: replies "got: LINE" and copies each line to stderr as "log LINE". */
@@ -108,12 +108,18 @@ describe('pipe-io-server CLI', function () {
       const fifo = path.join(dir, 'locked');
       await mkfifo(fifo);
       fs.chmodSync(fifo, 0o000);
-      // root ignores permission bits: run the CLI as nobody then (the temp dir is 0700: no access)
+      // root ignores permission bits: run the CLI as nobody then (the temp dir is 0700: no access),
+      // from a world-readable copy of dist/, since the checkout may be private to root.
       const uid = process.getuid?.() === 0 ? 65534 : undefined;
-      for (const args of [['recv', '--pipe', fifo, '--timeout', '200'], ['send', '--pipe', fifo, '--timeout', '200', 'x']]) {
-        const r = await runCli(args, { uid });
-        expect(r.code, r.stderr).to.equal(6);
-        expect(r.stderr).to.contain(`permission denied: ${fifo}`);
+      const copy = uid === undefined ? undefined : copyCliForOtherUsers();
+      try {
+        for (const args of [['recv', '--pipe', fifo, '--timeout', '200'], ['send', '--pipe', fifo, '--timeout', '200', 'x']]) {
+          const r = await runCli(args, { uid, cli: copy?.cli });
+          expect(r.code, r.stderr).to.equal(6);
+          expect(r.stderr).to.contain(`permission denied: ${fifo}`);
+        }
+      } finally {
+        removeTempDir(copy?.dir);
       }
     });
 
