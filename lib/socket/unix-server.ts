@@ -12,14 +12,13 @@
  *             -> unlink our socket file -> 'close'
  */
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { isErrno, pipeIOError } from '../errors';
+import { pipeIOError } from '../errors';
 import { DEFAULT_JSON_MAX_LINE_LENGTH } from '../protocol/json-line';
-import { listenPrivately } from './private-listen';
+import { bindUnixSocket } from './bind-unix';
 import { JsonLineHandler, ServerConnection } from './server-connection';
-import { checkSocketPath, ensurePrivateDir, probeSocketPath, removeSocketIfSame } from './socket-path';
+import { removeSocketIfSame } from './socket-path';
 
 export type { JsonLineHandler } from './server-connection';
 
@@ -133,30 +132,10 @@ export class UnixServer extends EventEmitter<UnixServerEvents> {
   }
 
   private async doStart(): Promise<void> {
-    checkSocketPath(this.path);
-    ensurePrivateDir(path.dirname(this.path));
-    for (let attempt = 0; ; attempt++) {
-      const state = await probeSocketPath(this.path);
-      if (state === 'live') {
-        throw pipeIOError('PIPEIO_ERR_ADDRESS_IN_USE', `a server already listens on ${this.path}`, { path: this.path });
-      }
-      if (state === 'stale') unlinkStale(this.path);
-      const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-      try {
-        const bound = await listenPrivately(server, this.path, this.mode, this.backlog);
-        this.server = bound.server;
-        this.identity = { dev: bound.dev, ino: bound.ino };
-        server.on('error', (err) => this.emit('error', err));
-        return;
-      } catch (err) {
-        // Someone bound the path between our probe and link(): probe again once.
-        if (isErrno(err, 'EEXIST') && attempt < 2) continue;
-        if (isErrno(err, 'EACCES', 'EPERM')) {
-          throw pipeIOError('PIPEIO_ERR_PERMISSION', `cannot bind ${this.path}`, { path: this.path, cause: err });
-        }
-        throw err;
-      }
-    }
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.identity = await bindUnixSocket(server, this.path, this.mode, this.backlog);
+    this.server = server;
+    server.on('error', (err) => this.emit('error', err));
   }
 
   private accept(socket: net.Socket): void {
@@ -210,22 +189,3 @@ export class UnixServer extends EventEmitter<UnixServerEvents> {
     await this.stop();
   }
 }
-
-function unlinkStale(socketPath: string): void {
-  try {
-    // Re-checked right before unlinking: whatever replaced the socket since the probe is left alone.
-    if (!fs.lstatSync(socketPath).isSocket()) {
-      throw pipeIOError('PIPEIO_ERR_NOT_A_SOCKET', `${socketPath} is no longer a socket; refusing to touch it`, {
-        path: socketPath,
-      });
-    }
-    fs.unlinkSync(socketPath);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return; // gone meanwhile: fine
-    if (isErrno(err, 'EACCES', 'EPERM')) {
-      throw pipeIOError('PIPEIO_ERR_PERMISSION', `cannot remove stale socket ${socketPath}`, { path: socketPath, cause: err });
-    }
-    throw err;
-  }
-}
-

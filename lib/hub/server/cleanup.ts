@@ -1,0 +1,79 @@
+/**
+ * What a departing member leaves behind (comm-ipc 1.3 step 4, in its order),
+ * without comm-ipc's gaps: the leave notice skips the leaver, calls it owed
+ * are answered with an error, a bridge's announced members go with it, and
+ * its challenges are dropped.
+ */
+import { Texts } from '../protocol/messages';
+import { nowSeconds, type HubCore } from './core';
+import type { ChannelState } from './channel-table';
+import { forgetMember } from './handle-bridge';
+import { leaveUpdate } from './handle-register';
+import { notifyOwner } from './handle-pubsub';
+
+export function cleanupClient(core: HubCore, id: string): void {
+  const mode = core.clients.get(id)?.mode ?? 'client';
+  // 1. member lists: leave notices, owner loss, emptied channels.
+  for (const ch of core.channels.channelsOf(id)) {
+    const at = ch.members.indexOf(id);
+    if (at < 0) continue;
+    ch.members.splice(at, 1);
+    ch.authorized.delete(id);
+    ch.openers.delete(id);
+    core.notifyOpeners(ch, leaveUpdate(ch.name, id, mode), id);
+    if (at === 0 && core.options.channelPolicy === 'terminate') terminate(core, ch);
+    else if (ch.members.length === 0) core.channels.clearMembers(ch);
+  }
+  // 3. opener lists.
+  for (const ch of core.channels.channelsOf(id)) {
+    ch.openers.delete(id);
+    core.channels.dropIfEmpty(ch);
+  }
+  // 4. provider lists.
+  core.providers.removeEverywhere(id);
+  // 5. calls in flight: answer those it owed, forget those it waited on.
+  for (const call of core.requests.dropProvider(id)) {
+    core.sendTo(call.caller, {
+      type: 'response',
+      request_id: call.requestId,
+      channel: call.channel,
+      event: call.event,
+      sender_id: 'server',
+      server_id: core.serverId,
+      origin_server_id: core.serverId,
+      timestamp: nowSeconds(),
+      target_id: call.caller,
+      is_stream: false,
+      is_final: true,
+      error: Texts.providerGone(call.channel, call.event),
+      code: 'PIPEIO_ERR_PROVIDER_GONE',
+    });
+  }
+  core.requests.dropCaller(id);
+  // 6-7. topics it owned vanish; topics it subscribed to may send `last`.
+  for (const topic of [...core.topics.all()]) {
+    if (topic.owner === id) {
+      topic.owner = undefined;
+      topic.subscribers.clear();
+    } else if (topic.subscribers.delete(id) && topic.subscribers.size === 0) {
+      notifyOwner(core, topic, 'last');
+    }
+    core.topics.dropIfEmpty(topic);
+  }
+  core.challenges.dropClient(id);
+  // A bridge's routes die with it (comm-ipc keeps ghost members forever).
+  for (const remoteId of core.remotes.routedBy(id)) {
+    core.remotes.routes.delete(remoteId);
+    forgetMember(core, remoteId);
+  }
+}
+
+/** channelPolicy 'terminate' (4.3): everyone left gets the error and loses the channel. */
+export function terminate(core: HubCore, ch: ChannelState): void {
+  for (const member of [...ch.members]) {
+    core.sendTo(member, { type: 'error', message: Texts.channelTerminated(ch.name), code: 'PIPEIO_ERR_CHANNEL_TERMINATED', channel: ch.name });
+    ch.openers.delete(member);
+    core.providers.removeFromChannel(ch.name, member);
+  }
+  core.channels.clearMembers(ch);
+}

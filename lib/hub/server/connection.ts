@@ -1,0 +1,249 @@
+/**
+ * HubConnection: one client socket of a hub. Owns the bytes (framing,
+ * decoding, the bounded outgoing queue, timeouts) and the handshake; hands
+ * decoded frames of an identified client to the routing core.
+ *
+ *   accepted --identify--> (secret? challenged --conn_proof-->) ready --> closed
+ *       \______________ bad frame / timeout / wrong proof ______________/
+ *
+ * Any state answers `ping` with `pong` (comm-ipc does so before the auth check).
+ * A frame that cannot be decoded, an oversized header, an unknown type, a
+ * client that never identifies, and a client whose unread output passes
+ * `maxQueueBytes` each end in a coded `error` frame (where one can still be
+ * written) and a close. Nothing else is affected.
+ */
+import { randomBytes } from 'node:crypto';
+import type * as net from 'node:net';
+import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
+import { decodeHubFrame, encodeFrame, type HubFrame } from '../protocol/codec';
+import { FrameReader } from '../protocol/frame-reader';
+import { Texts } from '../protocol/messages';
+import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/signing';
+import type { HubCore } from './core';
+import type { Endpoint } from './endpoint';
+import { optString } from './fields';
+
+export interface ConnectionLimits {
+  maxFrameSize: number;
+  /** Unread outgoing bytes beyond which the client is a slow consumer and is closed. */
+  maxQueueBytes: number;
+  idleTimeout: number;
+  dataTimeout: number;
+  handshakeTimeout: number;
+}
+
+export interface ConnectionContext {
+  core: HubCore;
+  limits: ConnectionLimits;
+  /** `H` of the connection secret, if the hub has one. */
+  secretHash: string | undefined;
+  onIdentified(conn: HubConnection): void;
+  onClosed(conn: HubConnection, err: PipeIOError | undefined): void;
+  onError(err: PipeIOError, clientId: string | undefined): void;
+}
+
+type ConnState = 'accepted' | 'challenged' | 'ready' | 'closed';
+
+const PONG = encodeFrame({ type: 'pong' });
+/** How long a closing connection may take to flush its last error frame. */
+const CLOSE_FLUSH_MS = 1000;
+
+export class HubConnection implements Endpoint {
+  id = '';
+  mode = 'client';
+  readonly local = true;
+  private state: ConnState = 'accepted';
+  private readonly socket: net.Socket;
+  private readonly ctx: ConnectionContext;
+  private readonly reader: FrameReader;
+  private challenge = '';
+  private readonly acceptedAt = Date.now();
+  private lastRead = Date.now();
+  private corked = false;
+  private paused = false;
+
+  constructor(socket: net.Socket, ctx: ConnectionContext) {
+    this.socket = socket;
+    this.ctx = ctx;
+    this.reader = new FrameReader(ctx.limits.maxFrameSize);
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => this.close(undefined)); // followed by 'close'
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get identified(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** True once the handshake completed (stays true after close). */
+  identifiedOnce = false;
+
+  /** Bytes written but not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  deliver(frame: Buffer): boolean {
+    if (this.state === 'closed' || this.socket.destroyed) return false;
+    if (this.socket.writableLength + frame.length > this.ctx.limits.maxQueueBytes) {
+      this.close(
+        pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${this.socket.writableLength} queued bytes`),
+        false,
+      );
+      return false;
+    }
+    if (!this.corked) {
+      // Frames produced in one tick leave in one write.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => this.uncork());
+    }
+    this.socket.write(frame);
+    if (!this.paused && this.socket.writableLength > this.ctx.limits.maxQueueBytes / 4) {
+      // It does not read its replies: stop reading its requests until it does.
+      this.paused = true;
+      this.socket.pause();
+    }
+    return true;
+  }
+
+  /** Sends a coded `error` frame (if possible) and closes. Idempotent. */
+  close(err: PipeIOError | undefined, sendError = true): void {
+    if (this.state === 'closed') return;
+    const wasReady = this.state === 'ready';
+    this.state = 'closed';
+    if (err && sendError && !this.socket.destroyed) {
+      this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
+      const timer = setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS);
+      timer.unref();
+      this.socket.once('close', () => clearTimeout(timer));
+    } else {
+      this.socket.destroy();
+    }
+    if (wasReady) this.ctx.core.detach(this.id);
+    if (err && err.code !== 'PIPEIO_ERR_CLOSED') this.ctx.onError(err, this.id || undefined);
+    this.ctx.onClosed(this, err);
+  }
+
+  /** Applies the idle, data and handshake deadlines; called by the hub's sweep timer. */
+  checkTimeouts(now: number): void {
+    if (this.state === 'closed') return;
+    const { idleTimeout, dataTimeout, handshakeTimeout } = this.ctx.limits;
+    if (this.state !== 'ready') {
+      if (now - this.acceptedAt > handshakeTimeout) this.fail('PIPEIO_ERR_TIMEOUT', `no identification within ${handshakeTimeout} ms`);
+      return;
+    }
+    if (this.paused) return; // we stopped reading it; silence is ours
+    const limit = this.reader.bufferedBytes > 0 ? dataTimeout : idleTimeout;
+    if (now - this.lastRead > limit) this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${limit} ms`);
+  }
+
+  private fail(code: PipeIOErrorCode, message: string): void {
+    this.close(pipeIOError(code, message));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRead = Date.now();
+    let payloads: Buffer[];
+    try {
+      payloads = this.reader.push(chunk);
+    } catch (err) {
+      this.close(err as PipeIOError);
+      return;
+    }
+    for (const payload of payloads) {
+      if (this.state === 'closed') return;
+      let frame: HubFrame;
+      try {
+        frame = decodeHubFrame(payload);
+      } catch (err) {
+        this.close(err as PipeIOError);
+        return;
+      }
+      try {
+        this.handle(frame);
+      } catch (err) {
+        const e = err as PipeIOError;
+        this.close(e.code ? e : pipeIOError('PIPEIO_ERR_PROTOCOL', String((err as Error)?.message ?? err), { cause: err }));
+        return;
+      }
+    }
+  }
+
+  private handle(frame: HubFrame): void {
+    if (frame.type === 'ping') {
+      this.deliver(PONG);
+      return;
+    }
+    switch (this.state) {
+      case 'ready':
+        if (frame.type === 'identify' || frame.type === 'conn_proof') {
+          this.ctx.core.replyError(this, undefined, `client ${this.id} is already identified`, 'PIPEIO_ERR_PROTOCOL');
+          return;
+        }
+        this.ctx.core.dispatch(this, frame);
+        return;
+      case 'accepted':
+        if (frame.type !== 'identify') throw pipeIOError('PIPEIO_ERR_PROTOCOL', 'the first frame must be "identify"');
+        this.identify(frame);
+        return;
+      case 'challenged':
+        if (frame.type !== 'conn_proof') throw pipeIOError('PIPEIO_ERR_AUTH', Texts.notAuthenticated);
+        this.checkProof(frame);
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  private identify(frame: HubFrame): void {
+    const id = optString(frame.fields, 'client_id') || `cli-${randomBytes(4).toString('hex')}`;
+    const mode = optString(frame.fields, 'mode') || 'client';
+    this.id = id;
+    this.mode = mode;
+    if (this.ctx.core.isIdInUse(id)) throw pipeIOError('PIPEIO_ERR_ID_IN_USE', Texts.idInUse(id));
+    if (this.ctx.secretHash !== undefined) {
+      this.state = 'challenged';
+      this.challenge = randomHexChallenge();
+      this.deliver(encodeFrame({ type: 'conn_challenge', challenge: this.challenge, server_id: this.ctx.core.serverId }));
+      return;
+    }
+    this.becomeReady();
+  }
+
+  private checkProof(frame: HubFrame): void {
+    const expected = connectionProof({ hash: this.ctx.secretHash! }, this.challenge);
+    if (!safeEqualHex(frame.fields['proof'], expected)) throw pipeIOError('PIPEIO_ERR_AUTH', Texts.authFailed);
+    this.becomeReady();
+  }
+
+  private becomeReady(): void {
+    // Checked again: another connection may have taken the id during the challenge.
+    if (this.ctx.core.isIdInUse(this.id)) throw pipeIOError('PIPEIO_ERR_ID_IN_USE', Texts.idInUse(this.id));
+    this.state = 'ready';
+    this.identifiedOnce = true;
+    this.ctx.core.attach(this);
+    this.deliver(encodeFrame({ type: 'identified', client_id: this.id, server_id: this.ctx.core.serverId }));
+    this.ctx.core.log(`Client ${this.id} identified`, 'info', this.id);
+    this.ctx.onIdentified(this);
+  }
+
+  private uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  private onDrain(): void {
+    if (this.paused && this.state !== 'closed') {
+      this.paused = false;
+      this.lastRead = Date.now();
+      this.socket.resume();
+    }
+  }
+
+  private onSocketClose(): void {
+    if (this.state !== 'closed') this.close(undefined);
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * HubCore: the routing core of a hub. It owns every table (channels,
+ * providers, topics, calls in flight, bridge routes, challenges) and turns
+ * decoded frames from identified members into deliveries. It knows members
+ * only as {@link Endpoint}s, so a member on another hub is routed exactly
+ * like a local connection; transports (sockets, TLS, NATS) live elsewhere.
+ *
+ *   connection --HubFrame--> dispatch() --> handle-register / handle-routed /
+ *                                           handle-pubsub / handle-bridge
+ *                                       --> Endpoint.deliver(frame bytes)
+ *   connection closed ------> detach()  --> cleanup in comm-ipc's order (1.3)
+ */
+import type { PipeIOError, PipeIOErrorCode } from '../../errors';
+import { pipeIOError } from '../../errors';
+import { encodeFrame, type HubFrame } from '../protocol/codec';
+import { ERRORS_CHANNEL, LOGS_CHANNEL, SYSTEM_CHANNEL, Texts } from '../protocol/messages';
+import { createStrategy, type LbPolicy, type Strategy } from '../strategies';
+import { ChallengeStore } from './challenges';
+import { ChannelTable, type ChannelState } from './channel-table';
+import type { Endpoint } from './endpoint';
+import { requestIdOf } from './fields';
+import { ProviderTable } from './provider-table';
+import { RemoteRoutes } from './remote-routes';
+import { RequestTable } from './request-table';
+import { SubscriptionTable } from './subscription-table';
+import { handleRegister, handleSetPassword } from './handle-register';
+import { handleCall, handleResponse, handleBroadcast, handleSend } from './handle-routed';
+import { handleAddSubscription, handleRemoveSubscription, handleSubscribe, handleUnsubscribe, handlePublish } from './handle-pubsub';
+import { handleAnnounceRemote, handleForgetRemote, handleListMembers } from './handle-bridge';
+import { cleanupClient } from './cleanup';
+
+export type ChannelPolicy = 'terminate' | 'promote';
+export type ErrorPolicy = 'ignore' | 'raise' | 'broadcast';
+
+export interface CoreOptions {
+  serverId: string;
+  channelPolicy: ChannelPolicy;
+  lbPolicy: LbPolicy;
+  errorPolicy: ErrorPolicy;
+  channelPasswords: Record<string, string>;
+  /** Calls one client may have waiting for an answer. */
+  maxPendingCalls: number;
+}
+
+export interface CoreHooks {
+  /** An error attributed to a client (also handled per errorPolicy). */
+  onClientError?(err: PipeIOError, clientId: string | undefined): void;
+}
+
+type Handler = (core: HubCore, from: Endpoint, frame: HubFrame) => void;
+
+const HANDLERS: Record<string, Handler> = {
+  register: handleRegister,
+  set_password: handleSetPassword,
+  call: handleCall,
+  response: handleResponse,
+  broadcast: handleBroadcast,
+  send: handleSend,
+  add_subscription: handleAddSubscription,
+  remove_subscription: handleRemoveSubscription,
+  subscribe: handleSubscribe,
+  unsubscribe: handleUnsubscribe,
+  publish: handlePublish,
+  list_members: handleListMembers,
+  announce_remote: handleAnnounceRemote,
+  forget_remote: handleForgetRemote,
+};
+
+/** Unix seconds, an integer (CommData requires one). */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export class HubCore {
+  readonly serverId: string;
+  readonly options: CoreOptions;
+  readonly channels: ChannelTable;
+  readonly providers = new ProviderTable();
+  readonly topics = new SubscriptionTable();
+  readonly requests = new RequestTable();
+  readonly remotes = new RemoteRoutes();
+  readonly challenges = new ChallengeStore();
+  /** Identified members by id. */
+  readonly clients = new Map<string, Endpoint>();
+  readonly strategy: Strategy;
+  private readonly hooks: CoreHooks;
+
+  constructor(options: CoreOptions, hooks: CoreHooks = {}) {
+    this.options = options;
+    this.serverId = options.serverId;
+    this.channels = new ChannelTable(options.channelPasswords);
+    this.strategy = createStrategy(options.lbPolicy);
+    this.hooks = hooks;
+  }
+
+  isIdInUse(id: string): boolean {
+    return this.clients.has(id);
+  }
+
+  /** Adds an identified member. */
+  attach(ep: Endpoint): void {
+    this.clients.set(ep.id, ep);
+  }
+
+  /** Removes a member and everything it held (comm-ipc 1.3 step 4, without its quirks). */
+  detach(id: string): void {
+    if (!this.clients.has(id)) return;
+    cleanupClient(this, id);
+    this.clients.delete(id);
+  }
+
+  /**
+   * Handles one frame from an identified member. Field errors are answered
+   * with a coded error and the member keeps its connection; only unknown
+   * types are fatal (the caller closes).
+   */
+  dispatch(from: Endpoint, frame: HubFrame): void {
+    const handler = HANDLERS[frame.type];
+    if (!handler) {
+      throw pipeIOError('PIPEIO_ERR_PROTOCOL', `unknown message type "${frame.type}"`);
+    }
+    try {
+      handler(this, from, frame);
+    } catch (err) {
+      const e = err as PipeIOError;
+      if (e?.code !== 'PIPEIO_ERR_PROTOCOL') throw err;
+      const rid = requestIdOf(frame.fields);
+      this.replyError(from, rid, e.message, e.code);
+    }
+  }
+
+  // -- delivery helpers ---------------------------------------------------
+
+  /** Encodes and delivers `message` to member `id`; false if it is gone. */
+  sendTo(id: string, message: object): boolean {
+    const ep = this.clients.get(id);
+    return ep ? ep.deliver(encodeFrame(message)) : false;
+  }
+
+  /** Delivers already-encoded bytes to member `id`. */
+  deliverTo(id: string, frame: Buffer): boolean {
+    const ep = this.clients.get(id);
+    return ep ? ep.deliver(frame) : false;
+  }
+
+  /** Encodes once and delivers to every opener of `ch` but `except`. */
+  notifyOpeners(ch: ChannelState | undefined, message: object, except?: string): void {
+    if (!ch || ch.openers.size === 0) return;
+    let frame: Buffer | undefined;
+    for (const id of ch.openers) {
+      if (id === except) continue;
+      frame ??= encodeFrame(message);
+      this.deliverTo(id, frame);
+    }
+  }
+
+  /** A `response` error to `to` (with request_id if any), plus this hub's code. */
+  replyError(to: Endpoint | string, requestId: string | undefined, text: string, code: PipeIOErrorCode, extra: object = {}): void {
+    const id = typeof to === 'string' ? to : to.id;
+    const message =
+      requestId === undefined
+        ? { type: 'error', message: text, code }
+        : { type: 'response', request_id: requestId, ...extra, error: text, code };
+    this.sendTo(id, message);
+  }
+
+  /** A comm-ipc `receive` push into a system channel. */
+  pushSystem(channel: string, event: string, data: object): void {
+    const ch = this.channels.get(channel);
+    if (!ch || ch.openers.size === 0) return;
+    this.notifyOpeners(ch, {
+      type: 'receive',
+      channel,
+      event,
+      data,
+      sender_id: 'system',
+      server_id: this.serverId,
+      timestamp: nowSeconds(),
+    });
+  }
+
+  log(message: string, level: 'info' | 'error' = 'info', clientId: string | null = null): void {
+    this.pushSystem(LOGS_CHANNEL, 'server_log', { message, level, client_id: clientId, server_id: this.serverId });
+  }
+
+  newRegistration(channel: string, event: string | null, isProvider: boolean, isStream: boolean, clientId: string): void {
+    this.pushSystem(SYSTEM_CHANNEL, 'new_registration', {
+      channel,
+      event,
+      is_provider: isProvider,
+      is_stream: isStream,
+      client_id: clientId,
+    });
+  }
+
+  /**
+   * Reports an error per `errorPolicy` (comm-ipc 4.5), after any explicit
+   * error response: 'broadcast' pushes it to `__comm_ipc_errors` and the
+   * logs and sends the client an `error` (text cut at its first ':');
+   * 'raise' closes the client's connection, as comm-ipc does.
+   */
+  report(text: string, clientId: string | undefined, code: PipeIOErrorCode): void {
+    this.hooks.onClientError?.(pipeIOError(code, text), clientId);
+    const policy = this.options.errorPolicy;
+    if (policy === 'broadcast') {
+      const cut = text.split(':')[0]!;
+      this.pushSystem(ERRORS_CHANNEL, 'server_error', { error: cut, client_id: clientId ?? null, server_id: this.serverId });
+      this.log(cut, 'error', clientId ?? null);
+      if (clientId !== undefined) this.sendTo(clientId, { type: 'error', message: cut });
+    } else if (policy === 'raise' && clientId !== undefined) {
+      const ep = this.clients.get(clientId);
+      ep?.close?.(pipeIOError(code, text));
+    }
+  }
+
+  /** Texts shared by handlers. */
+  readonly texts = Texts;
+}

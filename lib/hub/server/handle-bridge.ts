@@ -1,0 +1,87 @@
+/**
+ * Membership and comm-ipc bridges: `list_members`, `announce_remote`,
+ * `forget_remote` (3.1.13-3.1.15, 8.3), with the path rules comm-ipc's bridge
+ * depends on: ignore entries whose path holds our id, keep only strictly
+ * shorter routes, honour `forget_remote` only from the route's bridge.
+ */
+import type { HubFrame } from '../protocol/codec';
+import type { HubCore } from './core';
+import type { Endpoint } from './endpoint';
+import { fieldError, optString, reqString, requestIdOf } from './fields';
+
+export function handleListMembers(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  const rid = requestIdOf(frame.fields);
+  const channel = reqString(frame.fields, 'channel');
+  const members: object[] = [];
+  const ch = core.channels.get(channel);
+  for (const id of ch?.members ?? []) {
+    const ep = core.clients.get(id);
+    members.push({ id, mode: ep?.mode ?? 'client', is_local: ep?.local ?? true, path: [] });
+  }
+  for (const id of core.remotes.membersOf(channel) ?? []) {
+    const route = core.remotes.routes.get(id);
+    members.push({ id, mode: route?.mode ?? 'client', is_local: false, bridge_id: route?.bridge ?? null, path: route?.path ?? [] });
+  }
+  core.sendTo(from.id, { type: 'response', request_id: rid ?? null, data: { members } });
+}
+
+export function handleAnnounceRemote(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  if (from.mode !== 'bridge') return;
+  const channel = optString(frame.fields, 'channel');
+  const clients = frame.fields['clients'];
+  if (!Array.isArray(clients)) throw fieldError('"clients" must be a list');
+  for (const item of clients) {
+    let id: string;
+    let mode = 'client';
+    let path: string[] = [];
+    if (typeof item === 'string') id = item;
+    else if (item instanceof Map && typeof item.get('id') === 'string') {
+      id = item.get('id') as string;
+      if (typeof item.get('mode') === 'string') mode = item.get('mode') as string;
+      const p = item.get('path');
+      if (Array.isArray(p) && p.every((x) => typeof x === 'string')) path = p as string[];
+    } else continue;
+    if (path.includes(core.serverId)) continue;
+    if (core.clients.has(id)) continue; // a local member is never shadowed by a remote route
+    const existing = core.remotes.routes.get(id);
+    if (existing && existing.path.length > 0 && path.length >= existing.path.length) continue;
+    core.remotes.routes.set(id, { bridge: from.id, path, mode });
+    if (channel !== undefined) {
+      core.remotes.addMember(channel, id);
+      core.notifyOpeners(core.channels.get(channel), {
+        type: 'metadata_update',
+        stype: 'membership',
+        action: 'join',
+        owner: id,
+        mode,
+        channel,
+        is_local: false,
+        path,
+      });
+    }
+  }
+}
+
+export function handleForgetRemote(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  if (from.mode !== 'bridge') return;
+  const id = optString(frame.fields, 'id');
+  if (!id) return;
+  const route = core.remotes.routes.get(id);
+  if (route && route.bridge !== from.id) return;
+  core.remotes.routes.delete(id);
+  forgetMember(core, id, optString(frame.fields, 'channel'));
+}
+
+/** Removes a remote member from one channel (or all) and tells the openers. */
+export function forgetMember(core: HubCore, id: string, channel?: string): void {
+  for (const name of core.remotes.removeMember(id, channel)) {
+    core.notifyOpeners(core.channels.get(name), {
+      type: 'metadata_update',
+      stype: 'membership',
+      action: 'leave',
+      owner: id,
+      channel: name,
+      is_local: false,
+    });
+  }
+}

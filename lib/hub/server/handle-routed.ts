@@ -1,0 +1,137 @@
+/**
+ * Routed frames: `call`, `response`, `broadcast`, `send` (comm-ipc 3.0.2,
+ * 3.1.5-3.1.8). The hub stamps them and forwards the sender's bytes
+ * untouched otherwise ({@link restamp}), so signatures and number types
+ * survive. Beyond comm-ipc: calls are tracked until answered (responses from
+ * anyone but the chosen provider are dropped; a provider's departure answers
+ * its callers), password channels admit only members that proved the
+ * password, and `__comm_ipc*` channels are read-only.
+ */
+import { restamp, type HubFrame } from '../protocol/codec';
+import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
+import { nowSeconds, type HubCore } from './core';
+import type { Endpoint } from './endpoint';
+import { flag, optString, pathOf, reqString, requestIdOf } from './fields';
+
+/** Stamps for a routed frame, or undefined if it looped back to us. */
+function stamps(core: HubCore, from: Endpoint, frame: HubFrame): Record<string, unknown> | undefined {
+  const path = pathOf(frame.fields);
+  if (path.includes(core.serverId)) return undefined;
+  const changes: Record<string, unknown> = { sender_id: from.id, path: [...path, core.serverId] };
+  if (!('timestamp' in frame.fields)) changes['timestamp'] = nowSeconds();
+  if (!('origin_server_id' in frame.fields)) changes['origin_server_id'] = core.serverId;
+  return changes;
+}
+
+/**
+ * Refuses a frame into a channel the sender may not use. Returns the error
+ * text, or undefined if allowed.
+ */
+function refusal(core: HubCore, from: Endpoint, channel: string): [string, 'PIPEIO_ERR_AUTH' | 'PIPEIO_ERR_RESERVED'] | undefined {
+  if (channel.startsWith(SYSTEM_CHANNEL_PREFIX)) return [`Channel ${channel} is read-only`, 'PIPEIO_ERR_RESERVED'];
+  const ch = core.channels.get(channel);
+  const password = ch?.password ?? core.channels.passwordOf(channel);
+  if (password !== undefined && !ch?.authorized.has(from.id)) {
+    return [`Channel ${channel} requires authentication, but no password was provided.`, 'PIPEIO_ERR_AUTH'];
+  }
+  return undefined;
+}
+
+export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  const f = frame.fields;
+  const channel = reqString(f, 'channel');
+  const event = reqString(f, 'event');
+  const rid = requestIdOf(f);
+  const changes = stamps(core, from, frame);
+  if (!changes) return;
+  const refused = refusal(core, from, channel);
+  if (refused) {
+    core.replyError(from, rid, refused[0], refused[1], { channel, event, is_final: true });
+    return;
+  }
+  const entry = core.providers.get(channel, event);
+  const target = entry
+    ? core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id))
+    : undefined;
+  if (target === undefined) {
+    const text = Texts.noProvider(channel, event);
+    core.replyError(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
+      channel,
+      event,
+      sender_id: 'server',
+      server_id: core.serverId,
+      origin_server_id: core.serverId,
+      timestamp: nowSeconds(),
+      target_id: null,
+      is_stream: false,
+      is_final: false,
+    });
+    core.report(text, from.id, 'PIPEIO_ERR_NO_PROVIDER');
+    return;
+  }
+  if (rid !== undefined) {
+    if (core.requests.pendingOf(from.id) >= core.options.maxPendingCalls) {
+      core.replyError(from, rid, Texts.tooManyCalls(core.options.maxPendingCalls), 'PIPEIO_ERR_LIMIT', {
+        channel,
+        event,
+        is_final: true,
+      });
+      return;
+    }
+    core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
+  }
+  core.deliverTo(target, restamp(frame, changes));
+}
+
+export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  const f = frame.fields;
+  const changes = stamps(core, from, frame);
+  if (!changes) return;
+  const target = optString(f, 'target_id');
+  const rid = requestIdOf(f);
+  if (!target || rid === undefined) return;
+  const pending = core.requests.find(target, rid, from.id);
+  if (!pending) {
+    core.requests.orphanResponses++;
+    return;
+  }
+  const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !('error' in f);
+  if (!streaming) core.requests.complete(pending.key);
+  core.deliverTo(target, restamp(frame, changes));
+}
+
+export function handleBroadcast(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  const channel = reqString(frame.fields, 'channel');
+  const changes = stamps(core, from, frame);
+  if (!changes) return;
+  const refused = refusal(core, from, channel);
+  if (refused) {
+    core.replyError(from, undefined, refused[0], refused[1]);
+    return;
+  }
+  const ch = core.channels.get(channel);
+  if (!ch) return;
+  let out: Buffer | undefined;
+  for (const id of ch.openers) {
+    if (id === from.id) continue;
+    out ??= restamp(frame, changes);
+    core.deliverTo(id, out);
+  }
+}
+
+export function handleSend(core: HubCore, from: Endpoint, frame: HubFrame): void {
+  const f = frame.fields;
+  const channel = reqString(f, 'channel');
+  const event = reqString(f, 'event');
+  const changes = stamps(core, from, frame);
+  if (!changes) return;
+  const refused = refusal(core, from, channel);
+  if (refused) {
+    core.replyError(from, undefined, refused[0], refused[1]);
+    return;
+  }
+  const entry = core.providers.get(channel, event);
+  if (!entry) return; // comm-ipc: dropped silently, no reply
+  const target = core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id));
+  if (target !== undefined) core.deliverTo(target, restamp(frame, changes));
+}

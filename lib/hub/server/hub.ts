@@ -1,0 +1,219 @@
+/**
+ * Hub: a comm-ipc-compatible message hub. Listeners (Unix socket, TCP, TLS)
+ * feed connections; connections feed one routing core; all listeners share
+ * its state.
+ *
+ *   idle --listen()--> running --stop()--> closing --> closed
+ *          (listen() may be called again while running: one more listener)
+ *
+ * stop(): close every listener (our socket files removed), close every
+ * connection, clear the sweep timer, emit 'close'. Idempotent.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { pipeIOError, type PipeIOError } from '../../errors';
+import { connectionSecretHash } from '../security/signing';
+import { bindUnixSocket, type BoundSocket } from '../../socket/bind-unix';
+import { removeSocketIfSame } from '../../socket/socket-path';
+import { HubConnection, type ConnectionContext } from './connection';
+import { HubCore } from './core';
+import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './options';
+
+export type { HubOptions } from './options';
+
+/** Where to listen: a Unix socket path, or TCP (optionally TLS). */
+export type HubListenOptions =
+  | { path: string; mode?: number }
+  | { host?: string; port: number; tls?: tls.TlsOptions & { key: string | Buffer; cert: string | Buffer } };
+
+/** Where a listener ended up (the real port when 0 was asked). */
+export type HubAddress = { path: string } | { host: string; port: number; tls: boolean };
+
+export type HubState = 'idle' | 'running' | 'closing' | 'closed';
+
+export interface HubEvents {
+  /** A listener is accepting. */
+  listening: [address: HubAddress];
+  /** A client finished its handshake. */
+  connection: [clientId: string];
+  /** An identified client left. */
+  disconnect: [clientId: string];
+  /** A client did something wrong (bad frame, refused proof, errorPolicy reports...). The hub keeps serving. */
+  clientError: [err: PipeIOError, clientId: string | undefined];
+  /** stop() finished. */
+  close: [];
+}
+
+/** Counters for monitoring and tests; every table behind them is bounded. */
+export interface HubStats {
+  connections: number;
+  clients: number;
+  channels: number;
+  topics: number;
+  pendingCalls: number;
+  orphanResponses: number;
+}
+
+interface Listener {
+  server: net.Server;
+  address: HubAddress;
+  bound?: BoundSocket;
+}
+
+const SWEEP_INTERVAL_MS = 1000;
+
+export class Hub extends EventEmitter<HubEvents> {
+  readonly serverId: string;
+  private readonly options: ResolvedHubOptions;
+  private readonly core: HubCore;
+  private readonly servers: Listener[] = [];
+  private readonly connections = new Set<HubConnection>();
+  private readonly context: ConnectionContext;
+  private stateValue: HubState = 'idle';
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopPromise: Promise<void> | undefined;
+
+  /** @throws TypeError/RangeError for bad options. */
+  constructor(options: HubOptions = {}) {
+    super();
+    this.options = resolveHubOptions(options);
+    this.serverId = this.options.serverId;
+    this.core = new HubCore(
+      {
+        serverId: this.serverId,
+        channelPolicy: this.options.channelPolicy,
+        lbPolicy: this.options.lbPolicy,
+        errorPolicy: this.options.errorPolicy,
+        channelPasswords: this.options.channelPasswords,
+        maxPendingCalls: this.options.maxPendingCalls,
+      },
+      { onClientError: (err, id) => this.emit('clientError', err, id) },
+    );
+    this.context = {
+      core: this.core,
+      limits: {
+        maxFrameSize: this.options.maxFrameSize,
+        maxQueueBytes: this.options.maxQueueBytes,
+        idleTimeout: this.options.idleTimeout,
+        dataTimeout: this.options.dataTimeout,
+        handshakeTimeout: this.options.handshakeTimeout,
+      },
+      secretHash: this.options.secret === undefined ? undefined : connectionSecretHash(this.options.secret),
+      onIdentified: (conn) => this.emit('connection', conn.id),
+      onClosed: (conn) => {
+        this.connections.delete(conn);
+        if (conn.id && conn.identifiedOnce) this.emit('disconnect', conn.id);
+      },
+      onError: (err, id) => this.emit('clientError', err, id),
+    };
+  }
+
+  get state(): HubState {
+    return this.stateValue;
+  }
+
+  /** Every address this hub listens on. */
+  get addresses(): HubAddress[] {
+    return this.servers.map((l) => l.address);
+  }
+
+  /** The routing core, for the federation layer (not part of the public API). */
+  get routingCore(): HubCore {
+    return this.core;
+  }
+
+  stats(): HubStats {
+    return {
+      connections: this.connections.size,
+      clients: this.core.clients.size,
+      channels: this.core.channels.size,
+      topics: this.core.topics.size,
+      pendingCalls: this.core.requests.size,
+      orphanResponses: this.core.requests.orphanResponses,
+    };
+  }
+
+  /**
+   * Starts one more listener. A Unix socket is created 0600 (or `mode`)
+   * whatever the umask; a stale socket file is replaced, a live hub's is
+   * refused (`PIPEIO_ERR_ADDRESS_IN_USE`), a non-socket is never touched
+   * (`PIPEIO_ERR_NOT_A_SOCKET`). TCP with `tls` serves TLS.
+   */
+  async listen(where: HubListenOptions): Promise<HubAddress> {
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') {
+      throw pipeIOError('PIPEIO_ERR_CLOSED', 'the hub is stopped');
+    }
+    let listener: Listener;
+    if ('path' in where) {
+      if (typeof where.path !== 'string' || where.path === '') throw new TypeError('path must be a non-empty string');
+      const socketPath = path.resolve(where.path);
+      const server = net.createServer((s) => this.accept(s));
+      const bound = await bindUnixSocket(server, socketPath, where.mode ?? 0o600);
+      listener = { server, address: { path: socketPath }, bound };
+    } else {
+      const server = where.tls ? tls.createServer(where.tls, (s) => this.accept(s)) : net.createServer((s) => this.accept(s));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: where.host ?? '127.0.0.1', port: where.port }, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address() as net.AddressInfo;
+      listener = { server, address: { host: addr.address, port: addr.port, tls: !!where.tls } };
+    }
+    listener.server.on('error', (err) => this.emit('clientError', pipeIOError('PIPEIO_ERR_CONNECTION', err.message, { cause: err }), undefined));
+    if (this.stateValue !== 'idle' && this.stateValue !== 'running') {
+      listener.server.close();
+      if (listener.bound) removeSocketIfSame((listener.address as { path: string }).path, listener.bound);
+      throw pipeIOError('PIPEIO_ERR_CLOSED', 'the hub was stopped while starting to listen');
+    }
+    this.servers.push(listener);
+    this.stateValue = 'running';
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+    this.emit('listening', listener.address);
+    return listener.address;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stateValue !== 'running' || this.connections.size >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new HubConnection(socket, this.context));
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.connections) conn.checkTimeouts(now);
+    this.core.challenges.sweep(now);
+  }
+
+  /** Stops listening and closes every connection. Idempotent; concurrent calls share one promise. */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    this.stateValue = 'closing';
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const closing = this.servers.map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          l.server.close(() => resolve());
+          if (l.bound) removeSocketIfSame((l.address as { path: string }).path, l.bound);
+        }),
+    );
+    for (const conn of [...this.connections]) conn.close(pipeIOError('PIPEIO_ERR_CLOSED', 'the hub is stopping'), false);
+    await Promise.all(closing);
+    this.stateValue = 'closed';
+    process.nextTick(() => this.emit('close'));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,81 @@
+/** Hub options: their types, defaults and validation (throws TypeError/RangeError). */
+import { randomBytes } from 'node:crypto';
+import { LB_POLICIES, type LbPolicy } from '../strategies';
+import type { ChannelPolicy, ErrorPolicy } from './core';
+
+export interface HubOptions {
+  /** This hub's id, stamped into routed frames' `path`. @default 'srv-' + 8 hex chars */
+  serverId?: string;
+  /** Connection secret: clients must answer an HMAC challenge (comm-ipc 2.4). Only its SHA-256 is kept. */
+  secret?: string;
+  /** Channel passwords set at start (comm-ipc's `system_passwords`); copied, never mutated. */
+  channelPasswords?: Record<string, string>;
+  /** What happens to a channel whose owner leaves. @default 'terminate' */
+  channelPolicy?: ChannelPolicy;
+  /** How a group's provider is picked. @default 'least-active' */
+  lbPolicy?: LbPolicy;
+  /** What happens besides the error reply when a client errs (comm-ipc 4.5). @default 'ignore' */
+  errorPolicy?: ErrorPolicy;
+  /** Milliseconds a connection may stay silent between frames. @default 60000 */
+  idleTimeout?: number;
+  /** Milliseconds the rest of a started frame may take. @default 60000 */
+  dataTimeout?: number;
+  /** Milliseconds a new connection has to identify (and prove the secret). @default 10000 */
+  handshakeTimeout?: number;
+  /** Largest frame payload in bytes; a larger header closes the connection. @default 16777216 (16 MiB) */
+  maxFrameSize?: number;
+  /** Unread outgoing bytes per connection beyond which it is closed as a slow consumer. @default 67108864 (64 MiB) */
+  maxQueueBytes?: number;
+  /** Calls one client may have waiting for an answer. @default 65536 */
+  maxPendingCalls?: number;
+  /** Most connections at once; more are refused. @default 10000 */
+  maxConnections?: number;
+}
+
+export type ResolvedHubOptions = Required<Omit<HubOptions, 'secret'>> & { secret: string | undefined };
+
+const CHANNEL_POLICIES: readonly ChannelPolicy[] = ['terminate', 'promote'];
+const ERROR_POLICIES: readonly ErrorPolicy[] = ['ignore', 'raise', 'broadcast'];
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`options.${name} must be a positive number`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new RangeError(`options.${name} must be one of ${allowed.join(', ')}`);
+  return value;
+}
+
+export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
+  if (options.serverId !== undefined && (typeof options.serverId !== 'string' || options.serverId === '')) {
+    throw new TypeError('options.serverId must be a non-empty string');
+  }
+  if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret === '')) {
+    throw new TypeError('options.secret must be a non-empty string');
+  }
+  const passwords: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.channelPasswords ?? {})) {
+    if (typeof v !== 'string') throw new TypeError(`options.channelPasswords.${k} must be a string`);
+    passwords[k] = v;
+  }
+  return {
+    serverId: options.serverId ?? `srv-${randomBytes(4).toString('hex')}`,
+    secret: options.secret,
+    channelPasswords: passwords,
+    channelPolicy: oneOf('channelPolicy', options.channelPolicy, CHANNEL_POLICIES, 'terminate'),
+    lbPolicy: oneOf('lbPolicy', options.lbPolicy, LB_POLICIES, 'least-active'),
+    errorPolicy: oneOf('errorPolicy', options.errorPolicy, ERROR_POLICIES, 'ignore'),
+    idleTimeout: positive('idleTimeout', options.idleTimeout, 60_000),
+    dataTimeout: positive('dataTimeout', options.dataTimeout, 60_000),
+    handshakeTimeout: positive('handshakeTimeout', options.handshakeTimeout, 10_000),
+    maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 16 * 1024 * 1024),
+    maxQueueBytes: positive('maxQueueBytes', options.maxQueueBytes, 64 * 1024 * 1024),
+    maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls, 65_536),
+    maxConnections: positive('maxConnections', options.maxConnections, 10_000),
+  };
+}
