@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { Packr } from 'msgpackr';
+import { decodeClientFrame, decodeHubFrame, encodeFrame, restamp } from '../../lib/hub/protocol/codec';
+import { FrameReader } from '../../lib/hub/protocol/frame-reader';
+import type { PipeIOError } from '../../lib/errors';
+
+function payloadOf(frame: Buffer): Buffer {
+  return frame.subarray(4);
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as PipeIOError).code;
+  }
+  return undefined;
+}
+
+describe('hub codec', () => {
+  describe('FrameReader', () => {
+    it('reassembles frames from any chunking', () => {
+      const frames = [encodeFrame({ type: 'a', n: 1 }), encodeFrame({ type: 'b', s: 'x'.repeat(300) }), encodeFrame({ type: 'c' })];
+      const all = Buffer.concat(frames);
+      for (const size of [1, 2, 3, 7, 64, all.length]) {
+        const r = new FrameReader(1 << 20);
+        const out: Buffer[] = [];
+        for (let i = 0; i < all.length; i += size) out.push(...r.push(all.subarray(i, i + size)));
+        expect(out.map((p) => decodeClientFrame(p)['type'])).to.deep.equal(['a', 'b', 'c']);
+        expect(r.bufferedBytes).to.equal(0);
+      }
+    });
+
+    it('refuses a header above maxFrameSize before buffering the body', () => {
+      const r = new FrameReader(1024);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(0xffffffff, 0);
+      expect(codeOf(() => r.push(header))).to.equal('PIPEIO_ERR_FRAME_TOO_LARGE');
+    });
+  });
+
+  describe('decodeHubFrame', () => {
+    it('reads top-level fields and keeps nested maps as Maps', () => {
+      const f = decodeHubFrame(payloadOf(encodeFrame({ type: 'call', channel: 'c', data: { a: [1, 'x'] } })));
+      expect(f.type).to.equal('call');
+      expect(f.fields['channel']).to.equal('c');
+      expect(f.fields['data']).to.be.instanceOf(Map);
+    });
+
+    it('refuses non-maps, missing type, int keys, invalid UTF-8, ext types and truncation', () => {
+      const packr = new Packr({ useRecords: false });
+      expect(codeOf(() => decodeHubFrame(packr.pack([1, 2])))).to.equal('PIPEIO_ERR_PROTOCOL');
+      expect(codeOf(() => decodeHubFrame(packr.pack({ channel: 'x' })))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {1: true}
+      expect(codeOf(() => decodeHubFrame(Buffer.from('8101c3', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {"type": "ping", "data": {"k": {2: 1}}}: a nested int key
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a46461746181a16b810201', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {"type": "ping", "s": "\xc3\x28"}: invalid UTF-8
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a173a2c328', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // a genuine U+FFFD is fine
+      expect(decodeHubFrame(payloadOf(encodeFrame({ type: 'ping', s: 'a\uFFFDb' }))).fields['s']).to.equal('a\uFFFDb');
+      // {"type": "ping", "d": timestamp ext}
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a164d6ff00000000', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // map of 3 with 1 entry
+      expect(codeOf(() => decodeHubFrame(Buffer.from('83a474797065a470696e67', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      expect(codeOf(() => decodeHubFrame(Buffer.from('ffff', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      expect(codeOf(() => decodeHubFrame(Buffer.alloc(0)))).to.equal('PIPEIO_ERR_PROTOCOL');
+    });
+  });
+
+  describe('restamp', () => {
+    it('keeps every untouched value byte for byte (float 1.0, uint64, bin, str)', () => {
+      // {"type":"call","data":{"f":1.0,"u":2**64-1,"b":bin "xy","s":"xy"}} written by hand as Python would
+      const data = Buffer.from('84a166cb3ff0000000000000a175cfffffffffffffffffa162c4027879a173a27879', 'hex');
+      const payload = Buffer.concat([Buffer.from('82a474797065a463616c6ca464617461', 'hex'), data]);
+      const f = decodeHubFrame(payload);
+      const out = restamp(f, { sender_id: 'A', path: ['S'] });
+      expect(out.readUInt32BE(0)).to.equal(out.length - 4);
+      expect(out.includes(data)).to.equal(true);
+      const back = decodeHubFrame(out.subarray(4));
+      expect(back.keys).to.deep.equal(['type', 'data', 'sender_id', 'path']);
+      expect(back.fields['sender_id']).to.equal('A');
+    });
+
+    it('replaces and removes keys in place', () => {
+      const f = decodeHubFrame(payloadOf(encodeFrame({ type: 'publish', sub_name: 's', data: 1.5, sender_id: 'spoof' })));
+      const back = decodeClientFrame(restamp(f, { type: 'receive', sub_name: undefined, sender_id: 'owner' }).subarray(4));
+      expect(back).to.deep.equal({ type: 'receive', data: 1.5, sender_id: 'owner' });
+    });
+  });
+
+  describe('encodeFrame', () => {
+    it('omits undefined properties and keeps bin and str apart', () => {
+      const back = decodeClientFrame(encodeFrame({ type: 'x', a: undefined, b: Buffer.from('hi'), c: 'hi' }).subarray(4));
+      expect('a' in back).to.equal(false);
+      expect(Buffer.isBuffer(back['b'])).to.equal(true);
+      expect(back['c']).to.equal('hi');
+    });
+  });
+});
