@@ -18,6 +18,7 @@ Commands:
   exec    run a program as a plugin on a fresh pipe pair and bridge it to stdin/stdout
   send    write messages (lines) to a pipe, then exit
   recv    read messages (lines) from a pipe, then exit
+  hub     run a comm-ipc-compatible message hub (Unix socket, TCP, TLS)
 
 Options:
   -h, --help     show help (also: pipe-io-server <command> --help)
@@ -95,3 +96,27 @@ Options:
   -h, --help          show this help
 
 ${EXIT_CODES}`;
+
+export const HUB_HELP = `Usage: pipe-io-server hub [--socket PATH] [--tcp HOST:PORT [--tls-cert F --tls-key F]] [options]
+
+Runs a comm-ipc-compatible message hub in the foreground until SIGINT or
+SIGTERM (exit 0, its socket file removed). Prints one line per listener.
+Without --socket and --tcp it listens on comm-ipc's default socket:
+$COMM_IPC_SOCKET, else $XDG_RUNTIME_DIR/comm-ipc.default.sock, else
+/tmp/comm-ipc.$USER.sock. The socket is created 0600.
+
+Options:
+  -s, --socket PATH         listen on a Unix socket
+  -t, --tcp HOST:PORT       listen on TCP (port 0: any free port, printed)
+      --tls-cert FILE       serve TLS on the TCP port with this certificate (PEM)
+      --tls-key FILE        and this key (PEM)
+      --secret-file FILE    require the connection secret in FILE (one line)
+      --server-id ID        the hub's id (default srv-xxxxxxxx)
+      --lb-policy P         least-active (default) | round-robin
+      --channel-policy P    terminate (default) | promote
+      --error-policy P      ignore (default) | raise | broadcast
+  -q, --quiet               print nothing but errors
+  -h, --help                show this help
+
+${EXIT_CODES}  1 also when another hub already listens on the socket.
+`;

@@ -8,6 +8,7 @@ import { PipeIOError } from '../errors';
 import { CliError, ExitCode, packageVersion, usageError, type CliIO } from './common';
 import { runExec } from './exec';
 import { MAIN_HELP } from './help';
+import { runHub } from './hub';
 import { runRecv, runSend } from './send-recv';
 import { runServe } from './serve';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   exec: runExec,
   send: runSend,
   recv: runRecv,
+  hub: runHub,
 };
 
 /** Exit code for a library error reaching the top. */
