@@ -46,3 +46,9 @@ export type {
   PluginRestartOptions,
   PluginState,
 } from './plugin/types';
+// -- message hub (issue 8) --
+export { Hub } from './hub/server/hub';
+export type { HubOptions, HubListenOptions, HubAddress, HubEvents, HubStats, HubState } from './hub/server/hub';
+export type { ChannelPolicy, ErrorPolicy } from './hub/server/core';
+export type { LbPolicy } from './hub/strategies';
+export type { HubMessage } from './hub/protocol/messages';
