@@ -1,0 +1,429 @@
+/**
+ * HubChannel: one opened comm-ipc channel of a {@link HubClient}. It keeps
+ * everything a reconnect must restore (password, provider registrations with
+ * their group flag and schemas, declared subscriptions, subscribed topics)
+ * and what explore() reports (own registrations + channel_sync +
+ * metadata_update).
+ *
+ *   opening --register ok--> open --client closes/gives up--> (dead with it)
+ *                             \--link drops--> replay() on reconnect
+ */
+import { randomUUID } from 'node:crypto';
+import { pipeIOError, type PipeIOError } from '../../errors';
+import { RESERVED_CHANNEL, SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
+import { channelProof, deriveMessageKey } from '../security/signing';
+import { HubGroup } from './group';
+import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
+import { isAsyncGeneratorFunction, serveCall, type ProviderHost, type Registration } from './provider';
+import { buildEnvelope, verifyEnvelope } from './sign';
+import { HubStream, type StreamHost } from './stream';
+import type {
+  AddEventOptions,
+  CallOptions,
+  EventHandler,
+  ExploreResult,
+  HubMember,
+  ReceiveListener,
+  StreamHandler,
+} from './types';
+
+/** What a channel needs from its client (internal). */
+export interface ChannelHost extends ProviderHost, StreamHost {
+  readonly callTimeout: number | undefined;
+  readonly requestTimeout: number;
+  readonly streamHighWaterMark: number;
+  /** Sends `frame` with a fresh request id and resolves with the first response (rejects coded). */
+  request(frame: Record<string, unknown>, label: string, extra?: Partial<PendingHandlers> & CallOptions): Promise<HubMessage>;
+  /** Adds a request-table entry and sends `frame`; throws coded when not connected. */
+  exchange(requestId: string, frame: object, handlers: PendingHandlers, options: PendingOptions): PendingEntry;
+  /** Sends a frame that has no reply; rejects coded when not connected. */
+  sendOneWay(frame: object): Promise<void>;
+  emitDropped(msg: HubMessage, reason: PipeIOError): void;
+}
+
+interface RemoteEntry {
+  stype: string;
+  owner: string;
+  is_stream: boolean;
+  param_schema: unknown;
+  return_schema: unknown;
+}
+
+/** Throws TypeError unless `value` is a non-empty string. */
+export function checkName(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} must be a non-empty string`);
+}
+
+/** Rejects event names comm-ipc reserves for subscription pushes. */
+export function checkEventName(value: unknown): asserts value is string {
+  checkName(value, 'event');
+  if (value.startsWith(SUBSCRIPTION_EVENT_PREFIX)) {
+    throw pipeIOError('PIPEIO_ERR_RESERVED', `Event name '${value}' is reserved (cannot start with 'subscription.')`);
+  }
+}
+
+export function checkChannelName(value: unknown): asserts value is string {
+  checkName(value, 'channel');
+  if (value === RESERVED_CHANNEL) throw pipeIOError('PIPEIO_ERR_RESERVED', `Channel name '${value}' is reserved`);
+}
+
+export class HubChannel {
+  private passwordValue: string | undefined;
+  private keyPromise: Promise<Buffer> | undefined;
+  private readonly events = new Map<string, Registration>();
+  private readonly listeners = new Map<string, Set<ReceiveListener>>();
+  private readonly generic = new Set<ReceiveListener>();
+  private readonly declared = new Map<string, unknown>();
+  private readonly subscribed = new Map<string, ReceiveListener>();
+  private readonly remote = new Map<string, RemoteEntry>();
+
+  /** @internal Use {@link HubClient.open}. */
+  constructor(
+    readonly name: string,
+    private readonly host: ChannelHost,
+  ) {}
+
+  /** The password this channel was opened (or set) with. */
+  get password(): string | undefined {
+    return this.passwordValue;
+  }
+
+  /** @internal Sets the password and starts deriving the message key on the thread pool. */
+  setPassword(password: string | undefined): void {
+    this.passwordValue = password;
+    this.keyPromise = password === undefined ? undefined : deriveMessageKey(password, this.name);
+    this.keyPromise?.catch(() => undefined);
+  }
+
+  /** @internal The message key, if the channel has a password. */
+  messageKey(): Promise<Buffer | undefined> {
+    return this.keyPromise ?? Promise.resolve(undefined);
+  }
+
+  /** @internal Sends the open `register` (answering a password challenge); resolves with `data.authenticated`. */
+  async register(): Promise<boolean> {
+    const res = await this.host.request(
+      { type: 'register', client_id: this.host.clientId, channel: this.name, is_provider: false },
+      `open ${this.name}`,
+      { onChallenge: (msg) => this.answerChallenge(msg), timeout: this.host.requestTimeout },
+    );
+    const data = res.data as { authenticated?: unknown } | undefined;
+    return data?.authenticated === true;
+  }
+
+  private answerChallenge(msg: HubMessage): PipeIOError | undefined {
+    if (this.passwordValue === undefined) {
+      return pipeIOError('PIPEIO_ERR_AUTH', `Channel ${this.name} requires authentication, but no password was provided.`);
+    }
+    this.host.sendFrame({
+      type: 'register',
+      request_id: msg.request_id,
+      client_id: this.host.clientId,
+      channel: this.name,
+      proof: channelProof(this.passwordValue, String(msg['challenge'])),
+      challenge_id: msg['challenge_id'],
+    });
+    return undefined;
+  }
+
+  // -- providers ------------------------------------------------------------
+
+  /**
+   * Registers this client as the provider of `event`. An `async function*`
+   * (or `options.stream`) makes it a streaming event. The handler also hears
+   * `send`s to the event. Resolves on the hub's first confirmation.
+   */
+  addEvent(event: string, handler: EventHandler | StreamHandler, options?: AddEventOptions): Promise<void> {
+    return this.provide(event, handler, options, false);
+  }
+
+  /** @internal addEvent() with the group flag. */
+  async provide(event: string, handler: EventHandler | StreamHandler, options: AddEventOptions = {}, isGroup: boolean): Promise<void> {
+    checkEventName(event);
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    const reg: Registration = {
+      event,
+      handler,
+      isStream: options.stream === true || isAsyncGeneratorFunction(handler),
+      isGroup,
+      parameters: options.parameters ?? null,
+      returns: options.returns ?? null,
+    };
+    await this.registerEvent(reg);
+    this.events.set(event, reg);
+  }
+
+  private async registerEvent(reg: Registration): Promise<void> {
+    await this.host.request(
+      {
+        type: 'register',
+        client_id: this.host.clientId,
+        channel: this.name,
+        is_provider: true,
+        event: reg.event,
+        is_stream: reg.isStream,
+        is_group: reg.isGroup,
+        param_schema: reg.parameters,
+        return_schema: reg.returns,
+      },
+      `register ${this.name}:${reg.event}`,
+      { onChallenge: (msg) => this.answerChallenge(msg), timeout: this.host.requestTimeout },
+    );
+  }
+
+  /** A load-balanced group: `group('workers')` prefixes event names with `workers.`; `group()` does not. */
+  group(name?: string): HubGroup {
+    if (name !== undefined) checkName(name, 'group');
+    return new HubGroup(this, name);
+  }
+
+  // -- callers ------------------------------------------------------------
+
+  /** Calls `event` and resolves with the whole response envelope (`res.data` is the result). */
+  async call(event: string, data?: unknown, options: CallOptions = {}): Promise<HubMessage> {
+    checkName(event, 'event');
+    const key = await this.messageKey();
+    const requestId = randomUUID();
+    const frame = this.envelope('call', event, data, requestId, false, key);
+    return new Promise<HubMessage>((resolve, reject) => {
+      this.host.exchange(requestId, frame, responseHandlers(resolve, reject), this.callOptions(event, options));
+    });
+  }
+
+  /** Calls a streaming `event`; iterate the result for its chunks (each a whole envelope). */
+  stream(event: string, data?: unknown, options: CallOptions = {}): HubStream {
+    checkName(event, 'event');
+    return new HubStream(this.host, this.host.streamHighWaterMark, async (stream) => {
+      const key = await this.messageKey();
+      const requestId = randomUUID();
+      const frame = this.envelope('call', event, data, requestId, true, key);
+      return this.host.exchange(requestId, frame, stream, this.callOptions(event, options));
+    });
+  }
+
+  private callOptions(event: string, options: CallOptions): PendingOptions {
+    const timeout = options.timeout ?? this.host.callTimeout;
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      throw new RangeError('options.timeout must be a positive number of milliseconds');
+    }
+    return { timeout, signal: options.signal, label: `call ${this.name}:${event}` };
+  }
+
+  private envelope(type: 'call' | 'broadcast' | 'send', event: string, data: unknown, requestId: string | null, isStream: boolean, key: Buffer | undefined): Record<string, unknown> {
+    return buildEnvelope(
+      { type, channel: this.name, event, data, senderId: this.host.clientId, serverId: this.host.serverId, requestId, isStream },
+      key,
+    );
+  }
+
+  /** Sends `data` to every other client that opened the channel. */
+  async broadcast(event: string, data?: unknown): Promise<void> {
+    checkName(event, 'event');
+    await this.host.sendOneWay(this.envelope('broadcast', event, data, null, false, await this.messageKey()));
+  }
+
+  /** Sends `data` to one provider of `event` (no reply; dropped by the hub if there is none). */
+  async send(event: string, data?: unknown): Promise<void> {
+    checkName(event, 'event');
+    await this.host.sendOneWay(this.envelope('send', event, data, null, false, await this.messageKey()));
+  }
+
+  /**
+   * Listens for broadcasts, sends and pushes (`subscription.<s>.first`, ...)
+   * of one event, or of every event when `event` is omitted. Returns the remover.
+   */
+  onReceive(listener: ReceiveListener): () => void;
+  onReceive(event: string, listener: ReceiveListener): () => void;
+  onReceive(a: string | ReceiveListener, b?: ReceiveListener): () => void {
+    if (typeof a === 'function') {
+      this.generic.add(a);
+      return () => this.generic.delete(a);
+    }
+    checkName(a, 'event');
+    if (typeof b !== 'function') throw new TypeError('listener must be a function');
+    let set = this.listeners.get(a);
+    if (!set) this.listeners.set(a, (set = new Set()));
+    set.add(b);
+    return () => {
+      set.delete(b);
+      if (set.size === 0 && this.listeners.get(a) === set) this.listeners.delete(a);
+    };
+  }
+
+  // -- pub/sub ------------------------------------------------------------
+
+  /** Declares topic `name` (this client becomes its only publisher). */
+  async addSubscription(name: string, schema?: unknown): Promise<void> {
+    checkEventName(name);
+    await this.host.request(
+      { type: 'add_subscription', channel: this.name, sub_name: name, return_schema: schema ?? null },
+      `add subscription ${this.name}:${name}`,
+      { timeout: this.host.requestTimeout },
+    );
+    this.declared.set(name, schema ?? null);
+  }
+
+  /** Drops a declared topic. */
+  async removeSubscription(name: string): Promise<void> {
+    checkName(name, 'subscription');
+    await this.host.request({ type: 'remove_subscription', channel: this.name, sub_name: name }, `remove subscription ${this.name}:${name}`, {
+      timeout: this.host.requestTimeout,
+    });
+    this.declared.delete(name);
+  }
+
+  /** Publishes to a topic this client declared. */
+  async publish(name: string, data?: unknown): Promise<void> {
+    checkName(name, 'subscription');
+    if (!this.declared.has(name)) {
+      throw pipeIOError('PIPEIO_ERR_FORBIDDEN', `subscription ${this.name}:${name} was not declared by this client (only its owner may publish)`);
+    }
+    await this.host.sendOneWay({ type: 'publish', channel: this.name, sub_name: name, data: data === undefined ? null : data });
+  }
+
+  /** Subscribes to topic `name`; `listener` gets each publication (`msg.data`). Replaces an earlier listener. */
+  async subscribe(name: string, listener: ReceiveListener): Promise<void> {
+    checkName(name, 'subscription');
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    await this.host.request({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`, {
+      timeout: this.host.requestTimeout,
+    });
+    this.subscribed.set(name, listener);
+  }
+
+  async unsubscribe(name: string): Promise<void> {
+    checkName(name, 'subscription');
+    this.subscribed.delete(name);
+    await this.host.request({ type: 'unsubscribe', channel: this.name, sub_name: name }, `unsubscribe ${this.name}:${name}`, {
+      timeout: this.host.requestTimeout,
+    });
+  }
+
+  // -- introspection ------------------------------------------------------
+
+  /** Events and subscriptions known on this channel: own registrations, channel_sync, metadata_update. */
+  async explore(): Promise<ExploreResult> {
+    const out: ExploreResult = { events: {}, subscriptions: {} };
+    for (const [name, e] of this.remote) {
+      if (e.stype === 'subscription') out.subscriptions[name] = { owner: e.owner, returns: e.return_schema };
+      else out.events[name] = { owner: e.owner, is_stream: e.is_stream, parameters: e.param_schema, returns: e.return_schema };
+    }
+    const me = this.host.clientId;
+    for (const [name, r] of this.events) out.events[name] = { owner: me, is_stream: r.isStream, parameters: r.parameters, returns: r.returns };
+    for (const [name, schema] of this.declared) out.subscriptions[name] = { owner: me, returns: schema };
+    return out;
+  }
+
+  /** The channel's members as the hub lists them (owner first). */
+  async listMembers(): Promise<HubMember[]> {
+    const res = await this.host.request({ type: 'list_members', channel: this.name }, `list members of ${this.name}`, {
+      timeout: this.host.requestTimeout,
+    });
+    const members = (res.data as { members?: unknown } | undefined)?.members;
+    return Array.isArray(members) ? (members as HubMember[]) : [];
+  }
+
+  // -- incoming (called by the client) -----------------------------------
+
+  /** @internal */
+  async handleCall(msg: HubMessage): Promise<void> {
+    const reg = typeof msg.event === 'string' ? this.events.get(msg.event) : undefined;
+    await serveCall(this.host, this.name, reg, msg, await this.messageKey().catch(() => undefined));
+  }
+
+  /** @internal broadcast / send / receive. */
+  async handleDelivery(msg: HubMessage): Promise<void> {
+    if (msg.type === 'broadcast' || msg.type === 'send') {
+      const key = await this.messageKey().catch(() => undefined);
+      if (key && !verifyEnvelope(key, msg)) {
+        const reason = pipeIOError('PIPEIO_ERR_INVALID_SIGNATURE', `Invalid signature for channel ${this.name}`);
+        this.host.emitDropped(msg, reason);
+        return;
+      }
+    }
+    const event = typeof msg.event === 'string' ? msg.event : '';
+    const run: ReceiveListener[] = [];
+    const reg = this.events.get(event);
+    if (msg.type === 'send' && reg && !reg.isStream) run.push(reg.handler as EventHandler);
+    const sub = msg.type === 'receive' && event.startsWith(SUBSCRIPTION_EVENT_PREFIX) && event.endsWith('.data')
+      ? this.subscribed.get(event.slice(SUBSCRIPTION_EVENT_PREFIX.length, -'.data'.length))
+      : undefined;
+    if (sub) run.push(sub);
+    run.push(...(this.listeners.get(event) ?? []), ...this.generic);
+    for (const listener of run) {
+      try {
+        await listener(msg);
+      } catch (err) {
+        this.host.reportError(
+          pipeIOError('PIPEIO_ERR_HANDLER', `a listener of ${this.name}:${event} threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
+        );
+      }
+    }
+  }
+
+  /** @internal channel_sync (subscriptions carry their schema under param_schema). */
+  handleSync(msg: HubMessage): void {
+    const put = (table: unknown, stype: string): void => {
+      if (table === null || typeof table !== 'object') return;
+      for (const [name, raw] of Object.entries(table as Record<string, Record<string, unknown>>)) {
+        if (raw === null || typeof raw !== 'object') continue;
+        this.remote.set(name, {
+          stype,
+          owner: String(raw['owner'] ?? ''),
+          is_stream: raw['is_stream'] === true,
+          param_schema: stype === 'subscription' ? null : (raw['param_schema'] ?? null),
+          return_schema: stype === 'subscription' ? (raw['param_schema'] ?? raw['return_schema'] ?? null) : (raw['return_schema'] ?? null),
+        });
+      }
+    };
+    put(msg['events'], 'event');
+    put(msg['subscriptions'], 'subscription');
+  }
+
+  /** @internal metadata_update for this channel. */
+  handleMetadata(msg: HubMessage): void {
+    const name = msg['name'];
+    const stype = msg['stype'];
+    if (typeof name !== 'string' || (stype !== 'event' && stype !== 'subscription')) return;
+    this.remote.set(name, {
+      stype,
+      owner: String(msg['owner'] ?? ''),
+      is_stream: msg.is_stream === true,
+      param_schema: stype === 'event' ? (msg['param_schema'] ?? null) : null,
+      return_schema: msg['return_schema'] ?? null,
+    });
+  }
+
+  /**
+   * @internal Restores this channel on a fresh link: open (with the password;
+   * if the new hub forgot it and we are the first member, set it again), every
+   * provider registration, declared subscription and subscribed topic.
+   * Throws only for `PIPEIO_ERR_AUTH` (reconnecting stops); other refusals
+   * are reported and the rest goes on.
+   */
+  async replay(): Promise<void> {
+    const authenticated = await this.register();
+    const steps: Array<[string, () => Promise<unknown>]> = [];
+    if (this.passwordValue !== undefined && !authenticated) {
+      const pw = this.passwordValue;
+      steps.push([`set password of ${this.name}`, () => this.host.request({ type: 'set_password', channel: this.name, password: pw }, `set password of ${this.name}`, { timeout: this.host.requestTimeout })]);
+    }
+    for (const reg of this.events.values()) steps.push([`register ${reg.event}`, () => this.registerEvent(reg)]);
+    for (const [name, schema] of this.declared) {
+      steps.push([`add subscription ${name}`, () => this.host.request({ type: 'add_subscription', channel: this.name, sub_name: name, return_schema: schema }, `add subscription ${this.name}:${name}`, { timeout: this.host.requestTimeout })]);
+    }
+    for (const name of this.subscribed.keys()) {
+      steps.push([`subscribe ${name}`, () => this.host.request({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`, { timeout: this.host.requestTimeout })]);
+    }
+    for (const [, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        if ((err as PipeIOError).code === 'PIPEIO_ERR_AUTH') throw err;
+        this.host.reportError(err as PipeIOError);
+      }
+    }
+  }
+}
+
+export { HubStream };

@@ -1,0 +1,176 @@
+/**
+ * The request table: one entry per `request_id` the client waits on. Each
+ * entry owns its timer and its AbortSignal listener and removes itself (and
+ * both of them) on every way out: response, error, timeout, abort, failAll.
+ *
+ * Also: turning a hub's error text into a coded PipeIOError.
+ */
+import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
+import type { HubMessage } from '../protocol/messages';
+
+/** What an entry does with the frames routed to it. */
+export interface PendingHandlers {
+  /** A `response` (or `error` frame) carrying this request id. Return true when the entry is done. */
+  onFrame(msg: HubMessage): boolean;
+  /** The entry failed (timeout, abort, link drop, close); it is already removed. */
+  onFail(err: PipeIOError): void;
+  /**
+   * An `auth_challenge` for this request (registrations only): answer it and
+   * return nothing, or return the error to fail the entry with.
+   */
+  onChallenge?(msg: HubMessage): PipeIOError | undefined;
+}
+
+export interface PendingOptions {
+  /** Milliseconds until `PIPEIO_ERR_TIMEOUT`; undefined = none. */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Words for error messages, e.g. `call math:add`. */
+  label: string;
+}
+
+export class PendingEntry {
+  private timer: NodeJS.Timeout | undefined;
+  private abortListener: (() => void) | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly handlers: PendingHandlers,
+    private readonly table: PendingTable,
+    private readonly options: PendingOptions,
+  ) {
+    this.armTimer();
+    const { signal } = options;
+    if (signal) {
+      this.abortListener = () =>
+        this.fail(pipeIOError('PIPEIO_ERR_ABORTED', `${options.label} aborted`, { cause: signal.reason }));
+      signal.addEventListener('abort', this.abortListener, { once: true });
+    }
+  }
+
+  /** Restarts the timeout (streams: the timeout runs between chunks). */
+  armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const ms = this.options.timeout;
+    if (ms === undefined) return;
+    this.timer = setTimeout(
+      () => this.fail(pipeIOError('PIPEIO_ERR_TIMEOUT', `${this.options.label} timed out after ${ms} ms`)),
+      ms,
+    );
+  }
+
+  /** Removes the entry and its timer and listener. Idempotent. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
+    this.abortListener = undefined;
+    this.table.remove(this);
+  }
+
+  fail(err: PipeIOError): void {
+    if (!this.table.has(this)) return;
+    this.dispose();
+    this.handlers.onFail(err);
+  }
+
+  deliver(msg: HubMessage): void {
+    if (this.handlers.onFrame(msg)) this.dispose();
+  }
+}
+
+export class PendingTable {
+  private readonly entries = new Map<string, PendingEntry>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Adds an entry. An already aborted signal fails it at once (the caller
+   * should check `signal.aborted` before sending).
+   */
+  add(requestId: string, handlers: PendingHandlers, options: PendingOptions): PendingEntry {
+    const entry = new PendingEntry(requestId, handlers, this, options);
+    this.entries.set(requestId, entry);
+    return entry;
+  }
+
+  get(requestId: unknown): PendingEntry | undefined {
+    return typeof requestId === 'string' ? this.entries.get(requestId) : undefined;
+  }
+
+  has(entry: PendingEntry): boolean {
+    return this.entries.get(entry.requestId) === entry;
+  }
+
+  remove(entry: PendingEntry): void {
+    if (this.has(entry)) this.entries.delete(entry.requestId);
+  }
+
+  /** Fails every entry with `err` (link dropped, client closed). */
+  failAll(err: PipeIOError): void {
+    for (const entry of [...this.entries.values()]) entry.fail(err);
+  }
+}
+
+const PIPEIO_CODE = /^PIPEIO_ERR_[A-Z_]+$/;
+
+/** Error texts of a comm-ipc hub (which sends no codes), in order of checking. */
+const TEXT_CODES: Array<[RegExp, PipeIOErrorCode]> = [
+  [/^No provider for /, 'PIPEIO_ERR_NO_PROVIDER'],
+  [/already in use/, 'PIPEIO_ERR_ID_IN_USE'],
+  [/^(Authentication failed|Not authenticated|Invalid channel password|Invalid or expired challenge|Challenge expired)$|requires authentication/, 'PIPEIO_ERR_AUTH'],
+  [/^Provider already exists|already owned by another client/, 'PIPEIO_ERR_CONFLICT'],
+  [/reserved/, 'PIPEIO_ERR_RESERVED'],
+  [/^Only the channel owner|^Not the owner/, 'PIPEIO_ERR_FORBIDDEN'],
+  [/please reconnect|channel terminated/, 'PIPEIO_ERR_CHANNEL_TERMINATED'],
+  [/^Invalid signature for channel /, 'PIPEIO_ERR_INVALID_SIGNATURE'],
+];
+
+/**
+ * A coded error for an error text received from the hub or a provider.
+ * A `code` key (our hub) wins. Otherwise texts from the hub itself (no
+ * `sender_id`, or comm-ipc's `"server"`) are recognised by their comm-ipc
+ * wording; anything a provider threw is `PIPEIO_ERR_REMOTE`.
+ *
+ * @param text The remote text, kept verbatim in `remoteMessage`.
+ * @param msg The frame it came in (its `code` and `sender_id` are read).
+ */
+export function remoteError(text: string, msg: HubMessage = {}): PipeIOError {
+  let code: PipeIOErrorCode = 'PIPEIO_ERR_REMOTE';
+  if (typeof msg.code === 'string' && PIPEIO_CODE.test(msg.code)) {
+    code = msg.code as PipeIOErrorCode;
+  } else if (msg.sender_id === undefined || msg.sender_id === null || msg.sender_id === 'server') {
+    for (const [re, c] of TEXT_CODES) {
+      if (re.test(text)) {
+        code = c;
+        break;
+      }
+    }
+  }
+  return pipeIOError(code, text, { remoteMessage: text });
+}
+
+/** The error text of a frame: `error` of a response, `message` of an `error` frame. */
+export function errorText(msg: HubMessage): string {
+  const value = msg.type === 'error' ? msg['message'] : msg.error;
+  return typeof value === 'string' ? value : String(value);
+}
+
+/** Handlers of a plain request: resolve on the first response, reject on an error response. */
+export function responseHandlers(
+  resolve: (msg: HubMessage) => void,
+  reject: (err: PipeIOError) => void,
+  onChallenge?: PendingHandlers['onChallenge'],
+): PendingHandlers {
+  return {
+    onFrame(msg) {
+      if (msg.type === 'error' || 'error' in msg) reject(remoteError(errorText(msg), msg));
+      else resolve(msg);
+      return true;
+    },
+    onFail: reject,
+    ...(onChallenge ? { onChallenge } : {}),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The provider's side of a call: run the registered handler and answer.
+ *
+ *   plain handler   -> {"type":"response","request_id","target_id","data","is_final":true}
+ *   stream handler  -> chunks {is_stream:true,is_final:false} ... then {data:null,is_final:true}
+ *   throw / reject  -> {"type":"response","request_id","target_id","error":"<message>"}
+ *
+ * `is_final:true` on single responses is harmless to comm-ipc callers and ends
+ * a stream() that called a plain handler (comm-ipc 15.2). Chunks are written
+ * with flow control: the generator waits while the socket buffer is full.
+ */
+import type { PipeIOError } from '../../errors';
+import type { HubMessage } from '../protocol/messages';
+import { nowSeconds, verifyEnvelope } from './sign';
+import type { EventHandler, StreamHandler } from './types';
+
+/** A provider registration as the channel keeps it (and replays it). */
+export interface Registration {
+  readonly event: string;
+  readonly handler: EventHandler | StreamHandler;
+  readonly isStream: boolean;
+  readonly isGroup: boolean;
+  readonly parameters: unknown;
+  readonly returns: unknown;
+}
+
+/** What serving needs from the client. */
+export interface ProviderHost {
+  readonly clientId: string;
+  readonly serverId: string | undefined;
+  /** Bumped on every (re)connect: a reply for an older link is not sent. */
+  readonly generation: number;
+  sendFrame(frame: object): boolean;
+  drained(): Promise<void>;
+  reportError(err: PipeIOError): void;
+}
+
+const ASYNC_GENERATOR_PROTO = Object.getPrototypeOf(async function* () {
+  /* only its prototype is used */
+}) as object;
+
+/** True for `async function*` handlers. */
+export function isAsyncGeneratorFunction(fn: unknown): boolean {
+  return typeof fn === 'function' && Object.getPrototypeOf(fn) === ASYNC_GENERATOR_PROTO;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : String(err);
+}
+
+/**
+ * Answers one incoming `call`. Never throws: every failure becomes an error
+ * response (unless the call carries no request id, comm-ipc's fire-and-forget).
+ *
+ * @param key The channel's message key, if it has a password: non-stream
+ *   calls must carry a valid signature (comm-ipc does not check streams).
+ */
+export async function serveCall(
+  host: ProviderHost,
+  channel: string,
+  reg: Registration | undefined,
+  msg: HubMessage,
+  key: Buffer | undefined,
+): Promise<void> {
+  const requestId = msg.request_id;
+  if (typeof requestId !== 'string' || requestId === '') return;
+  const generation = host.generation;
+  const base = { type: 'response', request_id: requestId, target_id: msg.sender_id ?? null };
+  const reply = (fields: object): boolean =>
+    host.generation === generation && host.sendFrame({ ...base, ...fields });
+  if (!reg) {
+    // comm-ipc stays silent here and its caller hangs; we answer.
+    reply({ error: `No handler for ${channel}:${String(msg.event)} on client ${host.clientId}` });
+    return;
+  }
+  if (!reg.isStream) {
+    if (key && !verifyEnvelope(key, msg)) {
+      reply({ error: `Invalid signature for channel ${channel}` });
+      return;
+    }
+    try {
+      const result = await (reg.handler as EventHandler)(msg);
+      reply({ data: result === undefined ? null : result, is_final: true });
+    } catch (err) {
+      reply({ error: messageOf(err) });
+    }
+    return;
+  }
+  const chunk = (data: unknown, isFinal: boolean): object => {
+    const frame: Record<string, unknown> = {
+      sender_id: host.clientId,
+      channel,
+      event: reg.event,
+      data: data === undefined ? null : data,
+      timestamp: nowSeconds(),
+      is_stream: true,
+      is_final: isFinal,
+    };
+    if (host.serverId !== undefined) frame['server_id'] = host.serverId;
+    return frame;
+  };
+  try {
+    const iterable = (reg.handler as StreamHandler)(msg);
+    if (iterable === null || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
+      throw new TypeError(`the stream handler of ${channel}:${reg.event} did not return an async iterable`);
+    }
+    for await (const value of iterable) {
+      if (host.generation !== generation) return; // the link dropped: nobody waits for the rest
+      if (!reply(chunk(value, false))) await host.drained();
+    }
+    reply(chunk(null, true));
+  } catch (err) {
+    reply({ error: messageOf(err) });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The caller's side of a stream: an async iterator over the provider's
+ * chunks, fed by the request table.
+ *
+ *   starting --call sent--> open --is_final / single response--> done
+ *       \                      \--error / drop / timeout / abort--> failed
+ *        \--return() / break (the rest of the chunks is dropped)--> done
+ *
+ * The queue is bounded: past `highWaterMark` chunks the client stops reading
+ * its socket (the hub then holds the rest; comm-ipc has no flow control of
+ * its own), and reads again once the consumer has taken half of them.
+ */
+import type { PipeIOError } from '../../errors';
+import type { HubMessage } from '../protocol/messages';
+import { errorText, remoteError, type PendingEntry, type PendingHandlers } from './pending';
+
+/** What a stream needs from its client. */
+export interface StreamHost {
+  pause(holder: object): void;
+  resume(holder: object): void;
+}
+
+type Item = { msg: HubMessage } | { err: PipeIOError };
+
+export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHandlers {
+  private readonly queue: Item[] = [];
+  private waiter: ((item: Item | undefined) => void) | undefined;
+  private finished = false;
+  private paused = false;
+  private entry: PendingEntry | undefined;
+  private startError: PipeIOError | undefined;
+  private readonly started: Promise<void>;
+
+  /**
+   * @param start Sends the call and returns its request-table entry (which
+   *   routes frames to this stream). A rejection ends the stream with that error.
+   */
+  constructor(
+    private readonly host: StreamHost,
+    private readonly highWaterMark: number,
+    start: (stream: HubStream) => Promise<PendingEntry>,
+  ) {
+    this.started = start(this).then(
+      (entry) => {
+        if (this.finished) entry.dispose();
+        else this.entry = entry;
+      },
+      (err: PipeIOError) => {
+        this.startError = err;
+      },
+    );
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  // -- PendingHandlers (called by the request table) ----------------------
+
+  onFrame(msg: HubMessage): boolean {
+    if (this.finished) return true;
+    this.entry?.armTimer();
+    if (msg.type === 'error' || 'error' in msg) {
+      this.push({ err: remoteError(errorText(msg), msg) });
+      return true;
+    }
+    // A response that is not a stream chunk (a plain provider, comm-ipc's
+    // answer without is_final) is the whole stream: comm-ipc callers hang on it.
+    const last = msg.is_final === true || msg.is_stream !== true;
+    if (msg.data !== null && msg.data !== undefined) this.push({ msg });
+    if (last) this.push(undefined);
+    return last;
+  }
+
+  onFail(err: PipeIOError): void {
+    if (!this.finished) this.push({ err });
+  }
+
+  // -- AsyncIterator ------------------------------------------------------
+
+  async next(): Promise<IteratorResult<HubMessage>> {
+    await this.started;
+    if (this.startError) {
+      const err = this.startError;
+      this.startError = undefined;
+      this.finish();
+      throw err;
+    }
+    let item: Item | undefined;
+    if (this.queue.length > 0) {
+      item = this.queue.shift();
+      if (this.paused && this.queue.length <= this.highWaterMark / 2) {
+        this.paused = false;
+        this.host.resume(this);
+      }
+    } else if (this.finished) {
+      return { done: true, value: undefined };
+    } else {
+      item = await new Promise<Item | undefined>((resolve) => (this.waiter = resolve));
+    }
+    if (item === undefined) {
+      this.finish();
+      return { done: true, value: undefined };
+    }
+    if ('err' in item) {
+      this.finish();
+      throw item.err;
+    }
+    return { done: false, value: item.msg };
+  }
+
+  /** Stops listening; chunks still on their way are dropped (comm-ipc has no cancel). */
+  async return(): Promise<IteratorResult<HubMessage>> {
+    await this.started;
+    this.startError = undefined;
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  // -- internals ----------------------------------------------------------
+
+  /** Queues a chunk, an error, or the end (undefined). */
+  private push(item: Item | undefined): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(item);
+      return;
+    }
+    // The end marker and errors always fit; only chunks count toward the mark.
+    this.queue.push(item as Item);
+    if (item !== undefined && 'msg' in item && !this.paused && this.queue.length >= this.highWaterMark) {
+      this.paused = true;
+      this.host.pause(this);
+    }
+  }
+
+  private finish(): void {
+    if (!this.finished) {
+      this.finished = true;
+      this.entry?.dispose();
+    }
+    this.queue.length = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.host.resume(this);
+    }
+  }
+}

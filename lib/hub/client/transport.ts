@@ -1,0 +1,179 @@
+/**
+ * The client's byte link to a hub: dial (Unix socket, TCP, TLS), frame with
+ * {@link FrameReader}/{@link encodeFrame}, decode with
+ * {@link decodeClientFrame} (str and bin stay apart: Buffers in, Buffers out).
+ *
+ *   dialHub() --socket--> HubLink --frames--> onFrame
+ *                               \--close(err)--> onClose (once)
+ *
+ * Reading can be paused by any number of holders (stream backpressure); the
+ * link resumes when the last one releases. Silence while paused is ours, so
+ * {@link HubLink.idleFor} reports 0 then.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { pipeIOError, type PipeIOError } from '../../errors';
+import { decodeClientFrame, encodeFrame } from '../protocol/codec';
+import { FrameReader } from '../protocol/frame-reader';
+import type { HubMessage } from '../protocol/messages';
+import type { HubClientAddress } from './types';
+
+/** How long close() lets the socket flush before destroying it. */
+const END_FLUSH_MS = 1000;
+
+/**
+ * Opens a socket to the hub. Rejects with `PIPEIO_ERR_CONNECTION` (the
+ * system error as `cause`) or `PIPEIO_ERR_TIMEOUT` after `timeout` ms.
+ */
+export function dialHub(address: HubClientAddress, timeout: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    let event = 'connect';
+    if ('path' in address) {
+      socket = net.connect({ path: address.path });
+    } else if (address.tls) {
+      socket = tls.connect({ servername: address.host, ...address.tls, host: address.host, port: address.port });
+      event = 'secureConnect';
+    } else {
+      socket = net.connect({ host: address.host, port: address.port });
+    }
+    const where = 'path' in address ? address.path : `${address.host}:${address.port}`;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(pipeIOError('PIPEIO_ERR_TIMEOUT', `connecting to ${where} timed out after ${timeout} ms`));
+    }, timeout);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(pipeIOError('PIPEIO_ERR_CONNECTION', `cannot connect to ${where}: ${err.message}`, { cause: err }));
+    };
+    socket.once('error', onError);
+    socket.once(event, () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+export interface LinkHandlers {
+  onFrame(msg: HubMessage): void;
+  /** Called once, when the socket is gone (err undefined after close()). */
+  onClose(err: PipeIOError | undefined): void;
+}
+
+export class HubLink {
+  private readonly reader: FrameReader;
+  private closed = false;
+  private closeError: PipeIOError | undefined;
+  private lastRead = Date.now();
+  private readonly pausers = new Set<object>();
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: net.Socket,
+    maxFrameSize: number,
+    private readonly handlers: LinkHandlers,
+  ) {
+    this.reader = new FrameReader(maxFrameSize);
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.wakeDrain());
+    socket.on('error', (err) => {
+      this.closeError ??= pipeIOError('PIPEIO_ERR_CONNECTION', `hub connection failed: ${err.message}`, { cause: err });
+    });
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Milliseconds since the hub last sent anything (0 while reading is paused). */
+  idleFor(now = Date.now()): number {
+    return this.pausers.size > 0 ? 0 : now - this.lastRead;
+  }
+
+  /**
+   * Encodes and writes one frame. Returns false if the link is closed or the
+   * kernel buffer is full (then {@link drained} waits for room).
+   */
+  send(message: object): boolean {
+    if (this.closed || this.socket.destroyed) return false;
+    return this.socket.write(encodeFrame(message));
+  }
+
+  /** Resolves once the socket's write buffer has drained, or the link closed. */
+  drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stops reading until every holder has called {@link resume}. */
+  pause(holder: object): void {
+    this.pausers.add(holder);
+    if (this.pausers.size === 1) this.socket.pause();
+  }
+
+  resume(holder: object): void {
+    if (!this.pausers.delete(holder) || this.pausers.size > 0) return;
+    this.lastRead = Date.now();
+    if (!this.closed) this.socket.resume();
+  }
+
+  /** Drops the link with `err` (handlers.onClose gets it). Idempotent. */
+  destroy(err: PipeIOError): void {
+    if (this.closed) return;
+    this.closeError ??= err;
+    this.socket.destroy();
+  }
+
+  /** Ends the link gracefully (flushes, then closes; destroyed after 1 s). Resolves when closed. */
+  end(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.destroy(), END_FLUSH_MS);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRead = Date.now();
+    let payloads: Buffer[];
+    try {
+      payloads = this.reader.push(chunk);
+    } catch (err) {
+      this.destroy(err as PipeIOError);
+      return;
+    }
+    for (const payload of payloads) {
+      if (this.closed) return;
+      let msg: HubMessage;
+      try {
+        msg = decodeClientFrame(payload) as HubMessage;
+      } catch (err) {
+        this.destroy(err as PipeIOError);
+        return;
+      }
+      this.handlers.onFrame(msg);
+    }
+  }
+
+  private wakeDrain(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pausers.clear();
+    this.wakeDrain();
+    this.handlers.onClose(this.closeError);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Public types of the hub client: where to connect, options (with units and
+ * defaults), events, handler signatures, call options, explore() output.
+ */
+import type * as tls from 'node:tls';
+import type { PipeIOError } from '../../errors';
+import type { HubMessage } from '../protocol/messages';
+
+/** Where the hub listens: a Unix socket path, or TCP (TLS when `tls` is given). */
+export type HubClientAddress =
+  | { path: string }
+  | { host: string; port: number; tls?: tls.ConnectionOptions };
+
+export interface HubClientOptions {
+  /** Proposed client id; the hub's `identified` reply is adopted. @default 'cli-' + 8 hex chars */
+  clientId?: string;
+  /** Connection secret (comm-ipc 2.4), answered to `conn_challenge`. */
+  secret?: string;
+  /** Reconnect (and replay channels, events, subscriptions) when the link drops. @default true */
+  autoReconnect?: boolean;
+  /** Failed reconnect attempts in a row before giving up and closing; 0 = unlimited. @default 0 */
+  reconnectMaxTries?: number;
+  /** Milliseconds between `ping`s (comm-ipc servers drop clients silent for 60 s). @default 30000 */
+  heartbeatInterval?: number;
+  /** Default timeout of `call()`/`stream()` in milliseconds (a stream: between two chunks). @default none */
+  callTimeout?: number;
+  /** Milliseconds of silence from the hub after which the link counts as dead. @default 60000 */
+  idleTimeout?: number;
+  /** Milliseconds control requests (open, addEvent, subscribe, ...) may take. @default 10000 */
+  requestTimeout?: number;
+  /** `mode` sent in `identify` (`'bridge'` has special semantics on the hub). @default 'client' */
+  mode?: string;
+  /** Largest accepted frame payload in bytes; a larger header drops the link. @default 67108864 (64 MiB) */
+  maxFrameSize?: number;
+  /** Chunks a stream buffers before the client stops reading the socket. @default 1000 */
+  streamHighWaterMark?: number;
+}
+
+/** Lifecycle of a {@link HubClient}. */
+export type HubClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
+
+export interface HubClientEvents {
+  /** The first handshake succeeded. */
+  connect: [];
+  /** The link dropped (not after close()); `err` says why. Pending calls have failed. */
+  disconnect: [err?: PipeIOError];
+  /** A reconnect succeeded and every channel, event and subscription was replayed. */
+  reconnect: [];
+  /**
+   * A hub `error` frame that matched no request (password changed, channel
+   * terminated, refused broadcast, ...), a listener that threw, a refused
+   * replay. Emitted only if someone listens: without an 'error' listener these
+   * are dropped, never thrown.
+   */
+  error: [err: PipeIOError];
+  /** Every `metadata_update` frame (any channel). */
+  metadata: [msg: HubMessage];
+  /**
+   * A broadcast/send on a password channel failed its signature check and was
+   * dropped (as comm-ipc does silently).
+   */
+  dropped: [msg: HubMessage, reason: PipeIOError];
+  /** close() finished, or reconnecting gave up. */
+  close: [];
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Milliseconds to wait for the response (for stream(): between chunks). @default options.callTimeout */
+  timeout?: number;
+  /** Aborting rejects with `PIPEIO_ERR_ABORTED` (the provider is not told). */
+  signal?: AbortSignal;
+}
+
+/** A provider of a plain event: returns (or resolves to) the response data, or throws. */
+export type EventHandler = (msg: HubMessage) => unknown;
+/** A provider of a streaming event: yields chunks. */
+export type StreamHandler = (msg: HubMessage) => AsyncIterable<unknown>;
+/** A listener for broadcasts, sends and pushes. */
+export type ReceiveListener = (msg: HubMessage) => unknown;
+
+export interface AddEventOptions {
+  /** JSON Schema of the call data (relayed to explorers, never enforced). */
+  parameters?: unknown;
+  /** JSON Schema of the response data. */
+  returns?: unknown;
+  /** Treat the handler as a stream (its result is iterated). Async generator functions are detected. */
+  stream?: boolean;
+}
+
+/** One event as explore() shows it. */
+export interface ExploredEvent {
+  owner: string;
+  is_stream: boolean;
+  parameters: unknown;
+  returns: unknown;
+}
+
+/** One subscription as explore() shows it. */
+export interface ExploredSubscription {
+  owner: string;
+  returns: unknown;
+}
+
+export interface ExploreResult {
+  events: Record<string, ExploredEvent>;
+  subscriptions: Record<string, ExploredSubscription>;
+}
+
+/** An entry of listMembers(). */
+export interface HubMember {
+  id: string;
+  mode: string;
+  is_local: boolean;
+  path: string[];
+  bridge_id?: string | null;
+}
