@@ -51,6 +51,8 @@ export interface HubStats {
   connections: number;
   clients: number;
   channels: number;
+  /** Events with at least one provider. */
+  events: number;
   topics: number;
   pendingCalls: number;
   orphanResponses: number;
@@ -129,6 +131,7 @@ export class Hub extends EventEmitter<HubEvents> {
       connections: this.connections.size,
       clients: this.core.clients.size,
       channels: this.core.channels.size,
+      events: this.core.providers.size,
       topics: this.core.topics.size,
       pendingCalls: this.core.requests.size,
       orphanResponses: this.core.requests.orphanResponses,

@@ -22,6 +22,13 @@ export type RegisterOutcome = 'added' | 'updated' | 'conflict';
 export class ProviderTable {
   private readonly byChannel = new Map<string, Map<string, EventEntry>>();
 
+  /** Events that have providers, over all channels. */
+  get size(): number {
+    let n = 0;
+    for (const events of this.byChannel.values()) n += events.size;
+    return n;
+  }
+
   get(channel: string, event: string): EventEntry | undefined {
     return this.byChannel.get(channel)?.get(event);
   }
