@@ -20,6 +20,9 @@ import { removeSocketIfSame } from '../../socket/socket-path';
 import { HubConnection, type ConnectionContext } from './connection';
 import { HubCore } from './core';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './options';
+import { Federation, type ClusterEvent } from '../federation/federation';
+import { NatsTransport } from '../federation/nats-transport';
+import { attachPlugin, type HubPlugin, type HubPluginOptions } from '../plugins';
 
 export type { HubOptions } from './options';
 
@@ -44,6 +47,8 @@ export interface HubEvents {
   clientError: [err: PipeIOError, clientId: string | undefined];
   /** stop() finished. */
   close: [];
+  /** Federated hubs only: the NATS link went up/down, another hub joined/left, or a cluster error. */
+  cluster: [event: ClusterEvent];
 }
 
 /** Counters for monitoring and tests; every table behind them is bounded. */
@@ -76,6 +81,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private stateValue: HubState = 'idle';
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
+  private readonly federation: Federation | undefined;
 
   /** @throws TypeError/RangeError for bad options. */
   constructor(options: HubOptions = {}) {
@@ -91,8 +97,15 @@ export class Hub extends EventEmitter<HubEvents> {
         channelPasswords: this.options.channelPasswords,
         maxPendingCalls: this.options.maxPendingCalls,
       },
-      { onClientError: (err, id) => this.emit('clientError', err, id) },
+      {
+        onClientError: (err, id) => this.emit('clientError', err, id),
+        onStateChange: () => this.federation?.onLocalChange(),
+      },
     );
+    if (this.options.nats && this.options.cluster) {
+      const transport = new NatsTransport(this.options.nats);
+      this.federation = new Federation(this.core, this.options.cluster, transport, (ev) => this.emit('cluster', ev));
+    }
     this.context = {
       core: this.core,
       limits: {
@@ -124,6 +137,19 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The routing core, for the federation layer (not part of the public API). */
   get routingCore(): HubCore {
     return this.core;
+  }
+
+  /**
+   * Runs `command` as plugin instances that are members of this hub and
+   * provide `options.channel`:`options.event` over JSON lines on their pipes
+   * (docs/hub-plugins.md). Stopped with the hub, or by `plugin.stop()`.
+   */
+  async attachPlugin(command: string, args: readonly string[], options: HubPluginOptions): Promise<HubPlugin> {
+    const plugin = await attachPlugin(this.core, command, args, options);
+    const stopPlugin = (): void => void plugin.stop().catch(() => undefined);
+    this.once('close', stopPlugin);
+    plugin.once('close', () => this.removeListener('close', stopPlugin));
+    return plugin;
   }
 
   stats(): HubStats {
@@ -175,6 +201,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     this.servers.push(listener);
     this.stateValue = 'running';
+    this.federation?.start();
     this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
     this.emit('listening', listener.address);
     return listener.address;
@@ -211,6 +238,7 @@ export class Hub extends EventEmitter<HubEvents> {
         }),
     );
     for (const conn of [...this.connections]) conn.close(pipeIOError('PIPEIO_ERR_CLOSED', 'the hub is stopping'), false);
+    await this.federation?.stop();
     await Promise.all(closing);
     this.stateValue = 'closed';
     process.nextTick(() => this.emit('close'));

@@ -1,0 +1,420 @@
+/**
+ * InstanceBridge: the protocol engine between one plugin instance (its
+ * lines) and its hub membership (frames, as plain objects). It knows
+ * neither pipes nor sockets: the member feeds it lines and frames and gives
+ * it a writer while an incarnation of the plugin is up.
+ *
+ *   hub 'call' ──> waiting (no incarnation) ──writer──> in flight ──line──> response
+ *                     │                                   │
+ *                     └── timeout / limit / closed ───────┴──> error response
+ *
+ * Every call in flight owns its timer and leaves the tables on each path
+ * (answer, timeout, incarnation ended, close). In 'line' mode answers match
+ * calls by order, so a timed-out call stays in the queue as a tombstone until
+ * the plugin's late line for it arrives (or the incarnation ends).
+ */
+import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
+import { channelProof } from '../security/signing';
+import { fromJsonText, toJsonText } from './json-value';
+import { envelopeLine, LineShapeError, parsePluginLine, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+
+/** The hub side of one member: its id, and a way to send it frames. */
+export interface HubLink {
+  readonly id: string;
+  /** Sends one frame (a plain object, comm-ipc keys) to the hub as this member. */
+  send(frame: Record<string, unknown>): void;
+}
+
+export interface BridgeOptions {
+  mode: PluginLineMode;
+  /** Used in error texts. */
+  name: string;
+  /** Per call: ms without an answer before the caller gets PIPEIO_ERR_TIMEOUT (0: never). */
+  timeout: number;
+  /** Calls in flight (line mode: tombstones included) beyond which calls are refused with PIPEIO_ERR_LIMIT. */
+  maxPending: number;
+  /** Channel passwords for registrations (channel -> password). */
+  passwords: Map<string, string>;
+  /** Problems that no caller can be told about (a stray or malformed line in 'rpc' mode, ...). */
+  onError(err: PipeIOError): void;
+}
+
+interface InCall {
+  caller: string;
+  rid: string | undefined;
+  channel: string;
+  event: string;
+  local: string;
+  line: string;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+interface OutCall {
+  pluginRid: string | undefined;
+  kind: 'call' | 'request' | 'internal';
+  timer?: NodeJS.Timeout;
+  resolve?: (frame: Record<string, unknown>) => void;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export class InstanceBridge {
+  private readonly link: HubLink;
+  private readonly options: BridgeOptions;
+  private writer: ((line: string) => void) | undefined;
+  /** Calls received while no incarnation was up, in order. */
+  private waiting: InCall[] = [];
+  /** 'line' mode: calls written, in order (tombstones included). */
+  private fifo: InCall[] = [];
+  private fifoHead = 0;
+  /** 'rpc' mode: calls written, by local id. */
+  private readonly inCalls = new Map<string, InCall>();
+  /** Requests this member sent to the hub, by hub request id. */
+  private readonly outCalls = new Map<string, OutCall>();
+  private seq = 0;
+  private closed = false;
+  /** Answers that matched no call (late after a timeout, or unknown ids). */
+  orphanLines = 0;
+
+  constructor(link: HubLink, options: BridgeOptions) {
+    this.link = link;
+    this.options = options;
+  }
+
+  /** Calls waiting or in flight (line-mode tombstones included). */
+  get pending(): number {
+    return this.waiting.length + this.fifo.length - this.fifoHead + this.inCalls.size;
+  }
+
+  /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order. */
+  attachWriter(write: (line: string) => void): void {
+    this.writer = write;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) if (!call.done) this.writeCall(call);
+  }
+
+  /** The incarnation is going down: calls from now on wait for the next one. */
+  detachWriter(): void {
+    this.writer = undefined;
+  }
+
+  /** The incarnation is gone (its last lines delivered): its calls in flight fail; its call-outs are forgotten. */
+  incarnationEnded(reason: string, code: PipeIOErrorCode = 'PIPEIO_ERR_PROVIDER_GONE'): void {
+    this.writer = undefined;
+    const calls = [...this.fifo.slice(this.fifoHead), ...this.inCalls.values()];
+    this.fifo = [];
+    this.fifoHead = 0;
+    this.inCalls.clear();
+    for (const call of calls) this.fail(call, reason, code);
+    for (const [rid, out] of this.outCalls) {
+      if (out.kind === 'internal') continue;
+      clearTimeout(out.timer);
+      this.outCalls.delete(rid);
+    }
+  }
+
+  /** The member is stopping: everything still open fails with `reason`. Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.incarnationEnded(reason, 'PIPEIO_ERR_CLOSED');
+    this.closed = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
+    for (const out of this.outCalls.values()) clearTimeout(out.timer);
+    this.outCalls.clear();
+  }
+
+  /** Sends a request of the member itself (registration); resolves with the hub's final response. */
+  request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const rid = `m${++this.seq}`;
+    return new Promise((resolve) => {
+      this.outCalls.set(rid, { pluginRid: undefined, kind: 'internal', resolve });
+      this.link.send({ ...frame, request_id: rid });
+    });
+  }
+
+  // -- from the hub ------------------------------------------------------------
+
+  /** A frame the hub delivered to this member. */
+  onHubFrame(frame: Record<string, unknown>): void {
+    switch (frame['type']) {
+      case 'call':
+        this.onCall(frame);
+        return;
+      case 'response':
+        this.onResponse(frame);
+        return;
+      case 'send':
+      case 'broadcast':
+      case 'receive':
+        if (this.options.mode === 'rpc') this.writeLine(envelopeLine(frame['type'], frame));
+        return;
+      case 'auth_challenge':
+        this.onChallenge(frame);
+        return;
+      case 'error':
+        if (this.options.mode === 'rpc') this.writeLine(envelopeLine('error', frame));
+        else this.options.onError(pipeIOError(codeOf(frame['code'], 'PIPEIO_ERR_REMOTE'), `hub: ${str(frame['message'])}`));
+        return;
+      default:
+        return; // identified, pong, channel_sync, metadata_update: nothing for a plugin
+    }
+  }
+
+  private onCall(frame: Record<string, unknown>): void {
+    const rid = typeof frame['request_id'] === 'string' ? frame['request_id'] : undefined;
+    const call: InCall = {
+      caller: str(frame['sender_id']),
+      rid,
+      channel: str(frame['channel']),
+      event: str(frame['event']),
+      local: '',
+      line: '',
+      timer: undefined,
+      done: false,
+    };
+    if (this.closed) return this.fail(call, `plugin ${this.options.name} is stopping`, 'PIPEIO_ERR_CLOSED');
+    if (this.pending >= this.options.maxPending) {
+      return this.fail(call, `plugin ${this.options.name} has ${this.options.maxPending} calls in flight`, 'PIPEIO_ERR_LIMIT');
+    }
+    if (this.options.mode === 'line') {
+      call.line = toJsonText(frame['data']);
+    } else {
+      call.local = String(++this.seq);
+      call.line = envelopeLine('call', {
+        request_id: call.local,
+        channel: call.channel,
+        event: call.event,
+        sender_id: call.caller,
+        stream: frame['is_stream'] === true ? true : undefined,
+        data: frame['data'],
+      });
+    }
+    this.armTimer(call);
+    if (this.writer) this.writeCall(call);
+    else this.waiting.push(call);
+  }
+
+  private writeCall(call: InCall): void {
+    if (this.options.mode === 'line') this.fifo.push(call);
+    else this.inCalls.set(call.local, call);
+    this.writeLine(call.line);
+  }
+
+  private writeLine(line: string): void {
+    if (!this.writer) return; // only calls wait for an incarnation; other traffic is dropped while down
+    try {
+      this.writer(line);
+    } catch (err) {
+      this.options.onError(err as PipeIOError);
+    }
+  }
+
+  private armTimer(call: InCall): void {
+    clearTimeout(call.timer);
+    if (this.options.timeout <= 0) return;
+    call.timer = setTimeout(() => this.callOnTimeout(call), this.options.timeout);
+    call.timer.unref?.();
+  }
+
+  private callOnTimeout(call: InCall): void {
+    call.timer = undefined;
+    if (call.done) return;
+    // 'line' mode keeps it queued as a tombstone: the plugin's late line must still be consumed.
+    if (this.options.mode === 'rpc') this.inCalls.delete(call.local);
+    this.fail(call, `plugin ${this.options.name} did not answer ${call.channel}:${call.event} within ${this.options.timeout} ms`, 'PIPEIO_ERR_TIMEOUT');
+  }
+
+  private onResponse(frame: Record<string, unknown>): void {
+    const rid = str(frame['request_id']);
+    const out = this.outCalls.get(rid);
+    if (!out) return;
+    const hasError = 'error' in frame;
+    if (out.kind !== 'call' && !hasError && !('data' in frame)) return; // comm-ipc's first register reply ({success})
+    const final = hasError || frame['is_stream'] !== true || frame['is_final'] === true;
+    if (final) {
+      clearTimeout(out.timer);
+      this.outCalls.delete(rid);
+    } else if (out.timer) {
+      out.timer.refresh();
+    }
+    if (out.kind === 'internal') return out.resolve?.(frame);
+    if (out.pluginRid === undefined) {
+      if (hasError) this.writeLine(envelopeLine('error', { message: frame['error'], code: frame['code'] }));
+      return;
+    }
+    this.writeLine(envelopeLine('response', { ...frame, request_id: out.pluginRid, channel: undefined, event: undefined, sender_id: undefined }));
+  }
+
+  private onChallenge(frame: Record<string, unknown>): void {
+    const channel = str(frame['channel']);
+    const password = this.options.passwords.get(channel);
+    const rid = str(frame['request_id']);
+    if (password === undefined) {
+      this.onResponse({ type: 'response', request_id: rid, error: `Channel ${channel} requires authentication, but no password was provided.`, code: 'PIPEIO_ERR_AUTH' });
+      return;
+    }
+    this.link.send({
+      type: 'register',
+      request_id: rid,
+      channel,
+      proof: channelProof(password, str(frame['challenge'])),
+      challenge_id: frame['challenge_id'],
+    });
+  }
+
+  // -- from the plugin ---------------------------------------------------------
+
+  /** One line the plugin wrote. */
+  onPluginLine(text: string): void {
+    if (this.options.mode === 'line') this.onDataLine(text);
+    else this.onRpcLine(text);
+  }
+
+  private onDataLine(text: string): void {
+    const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
+    if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
+      this.fifo = this.fifo.slice(this.fifoHead);
+      this.fifoHead = 0;
+    }
+    if (!call) {
+      this.orphanLines++;
+      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`));
+      return;
+    }
+    if (call.done) {
+      this.orphanLines++;
+      return;
+    }
+    let value: unknown;
+    try {
+      value = fromJsonText(text);
+    } catch {
+      this.fail(call, `plugin ${this.options.name} answered with a line that is not JSON: ${preview(text)}`, 'PIPEIO_ERR_INVALID_JSON');
+      return;
+    }
+    const error = errorOf(value);
+    if (error !== undefined) this.fail(call, error, 'PIPEIO_ERR_REMOTE');
+    else this.answer(call, { data: value, is_final: true });
+  }
+
+  private onRpcLine(text: string): void {
+    let line: PluginLine;
+    try {
+      line = parsePluginLine(text);
+    } catch (err) {
+      const shape = err instanceof LineShapeError;
+      const message = shape ? `plugin ${this.options.name}: ${err.message}: ${preview(text)}` : `plugin ${this.options.name} wrote a line that is not JSON: ${preview(text)}`;
+      const code: PipeIOErrorCode = shape ? 'PIPEIO_ERR_PROTOCOL' : 'PIPEIO_ERR_INVALID_JSON';
+      const call = shape && err.requestId !== undefined ? this.inCalls.get(err.requestId) : undefined;
+      if (call) {
+        this.inCalls.delete(call.local);
+        this.fail(call, message, code);
+      } else {
+        this.options.onError(pipeIOError(code, message));
+      }
+      return;
+    }
+    switch (line.type) {
+      case 'response':
+        return this.onPluginResponse(line);
+      case 'call':
+        return this.callOut(line.request_id, { type: 'call', channel: line.channel, event: line.event, data: line.data ?? null, is_stream: line.stream === true, is_final: line.stream !== true }, line.timeout ?? this.options.timeout);
+      case 'send':
+        return this.link.send({ type: 'send', channel: line.channel, event: line.event, data: line.data ?? null });
+      case 'broadcast':
+        return this.link.send({ type: 'broadcast', channel: line.channel, event: line.event, data: line.data ?? null, is_final: true });
+      case 'publish':
+        return this.link.send({ type: 'publish', channel: line.channel, sub_name: line.sub_name, data: line.data ?? null });
+      default:
+        return this.pluginRequest(line);
+    }
+  }
+
+  private onPluginResponse(line: { request_id: string; data?: unknown; error?: string; is_final?: boolean }): void {
+    const call = this.inCalls.get(line.request_id);
+    if (!call || call.done) {
+      this.orphanLines++;
+      return;
+    }
+    if (line.error !== undefined) {
+      this.inCalls.delete(call.local);
+      this.fail(call, line.error, 'PIPEIO_ERR_REMOTE');
+    } else if (line.is_final === false) {
+      this.armTimer(call);
+      this.send(call, { data: line.data ?? null, is_stream: true, is_final: false });
+    } else {
+      this.inCalls.delete(call.local);
+      this.answer(call, line.is_final === true ? { data: line.data ?? null, is_stream: true, is_final: true } : { data: line.data ?? null, is_final: true });
+    }
+  }
+
+  private callOut(pluginRid: string | undefined, frame: Record<string, unknown>, timeout: number): void {
+    const rid = `p${++this.seq}`;
+    const out: OutCall = { pluginRid, kind: 'call' };
+    if (timeout > 0) {
+      out.timer = setTimeout(() => {
+        this.outCalls.delete(rid);
+        this.writeLine(envelopeLine('response', { request_id: pluginRid, error: `no answer from ${String(frame['channel'])}:${String(frame['event'])} within ${timeout} ms`, code: 'PIPEIO_ERR_TIMEOUT' }));
+      }, timeout);
+      out.timer.unref?.();
+    }
+    this.outCalls.set(rid, out);
+    this.link.send({ ...frame, request_id: rid });
+  }
+
+  private pluginRequest(line: PluginRequest): void {
+    const rid = `q${++this.seq}`;
+    this.outCalls.set(rid, { pluginRid: line.request_id, kind: 'request' });
+    const base = { request_id: rid, channel: line.channel };
+    switch (line.type) {
+      case 'open':
+        if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
+        return this.link.send({ type: 'register', ...base, is_provider: false });
+      case 'provide':
+        if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
+        return this.link.send({ type: 'register', ...base, is_provider: true, event: line.event, is_stream: line.stream === true, is_group: line.group === true, param_schema: null, return_schema: null });
+      case 'list_members':
+        return this.link.send({ type: 'list_members', ...base });
+      default:
+        return this.link.send({ type: line.type, ...base, sub_name: line.sub_name, ...(line.type === 'add_subscription' ? { return_schema: null } : {}) });
+    }
+  }
+
+  // -- answering callers ---------------------------------------------------------
+
+  private send(call: InCall, body: Record<string, unknown>): void {
+    if (call.rid === undefined) return; // a call without request_id expects no answer
+    this.link.send({ type: 'response', request_id: call.rid, target_id: call.caller, channel: call.channel, event: call.event, ...body });
+  }
+
+  private answer(call: InCall, body: Record<string, unknown>): void {
+    call.done = true;
+    clearTimeout(call.timer);
+    this.send(call, body);
+  }
+
+  private fail(call: InCall, text: string, code: PipeIOErrorCode): void {
+    if (call.done) return;
+    this.answer(call, { error: text, code, is_final: true });
+  }
+}
+
+/** `{"$error": "text"}` (line mode's way to fail a call) -> the text. */
+function errorOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const text = (value as Record<string, unknown>)['$error'];
+  return keys.length === 1 && typeof text === 'string' ? text : undefined;
+}
+
+function codeOf(value: unknown, fallback: PipeIOErrorCode): PipeIOErrorCode {
+  return typeof value === 'string' && value.startsWith('PIPEIO_ERR_') ? (value as PipeIOErrorCode) : fallback;
+}
+
+function preview(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
