@@ -4,7 +4,6 @@
  * fixed sleeps).
  */
 import { expect } from 'chai';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,9 +80,22 @@ export async function waitFor(predicate: () => boolean, what: string, timeout = 
   }
 }
 
-/** The next `event` of `emitter`, or a failure after `timeout` ms. */
-export async function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, timeout = 5000): Promise<T> {
-  return (await once(emitter, event, { signal: AbortSignal.timeout(timeout) })) as T;
+/**
+ * The next `event` of `emitter`, or a failure after `timeout` ms. Unlike
+ * events.once, an 'error' emitted meanwhile does not reject it.
+ */
+export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, timeout = 5000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const listener = (...args: unknown[]): void => {
+      clearTimeout(timer);
+      resolve(args as T);
+    };
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, listener);
+      reject(new Error(`timed out after ${timeout} ms waiting for '${event}'`));
+    }, timeout);
+    emitter.once(event, listener);
+  });
 }
 
 /** Awaits a promise that must reject with a PipeIOError of `code`; returns the error. */

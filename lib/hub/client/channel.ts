@@ -41,6 +41,9 @@ export interface ChannelHost extends ProviderHost, StreamHost {
   emitDropped(msg: HubMessage, reason: PipeIOError): void;
 }
 
+/** Replay errors that end the attempt (the others are refusals of one item, reported). */
+const LINK_FAILURES: ReadonlySet<string> = new Set(['PIPEIO_ERR_AUTH', 'PIPEIO_ERR_CONNECTION', 'PIPEIO_ERR_CLOSED', 'PIPEIO_ERR_TIMEOUT']);
+
 interface RemoteEntry {
   stype: string;
   owner: string;
@@ -395,31 +398,37 @@ export class HubChannel {
   }
 
   /**
-   * @internal Restores this channel on a fresh link: open (with the password;
-   * if the new hub forgot it and we are the first member, set it again), every
-   * provider registration, declared subscription and subscribed topic.
+   * @internal Restores this channel on a fresh link: its password first (a
+   * restarted hub forgot it; whoever comes back first owns the channel again,
+   * and a refusal just means someone else already restored it), then the
+   * open, every provider registration (with is_group and both schemas),
+   * declared subscription (schema under `return_schema`) and subscribed topic.
    * Throws only for `PIPEIO_ERR_AUTH` (reconnecting stops); other refusals
    * are reported and the rest goes on.
    */
   async replay(): Promise<void> {
-    const authenticated = await this.register();
-    const steps: Array<[string, () => Promise<unknown>]> = [];
-    if (this.passwordValue !== undefined && !authenticated) {
-      const pw = this.passwordValue;
-      steps.push([`set password of ${this.name}`, () => this.host.request({ type: 'set_password', channel: this.name, password: pw }, `set password of ${this.name}`, { timeout: this.host.requestTimeout })]);
+    const pw = this.passwordValue;
+    const req = (frame: Record<string, unknown>, label: string): Promise<HubMessage> =>
+      this.host.request(frame, label, { timeout: this.host.requestTimeout });
+    if (pw !== undefined) {
+      await req({ type: 'set_password', channel: this.name, password: pw }, `set password of ${this.name}`).catch((err: PipeIOError) => {
+        if (err.code !== 'PIPEIO_ERR_FORBIDDEN') throw err;
+      });
     }
-    for (const reg of this.events.values()) steps.push([`register ${reg.event}`, () => this.registerEvent(reg)]);
+    await this.register();
+    const steps: Array<() => Promise<unknown>> = [];
+    for (const reg of this.events.values()) steps.push(() => this.registerEvent(reg));
     for (const [name, schema] of this.declared) {
-      steps.push([`add subscription ${name}`, () => this.host.request({ type: 'add_subscription', channel: this.name, sub_name: name, return_schema: schema }, `add subscription ${this.name}:${name}`, { timeout: this.host.requestTimeout })]);
+      steps.push(() => req({ type: 'add_subscription', channel: this.name, sub_name: name, return_schema: schema }, `add subscription ${this.name}:${name}`));
     }
     for (const name of this.subscribed.keys()) {
-      steps.push([`subscribe ${name}`, () => this.host.request({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`, { timeout: this.host.requestTimeout })]);
+      steps.push(() => req({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`));
     }
-    for (const [, step] of steps) {
+    for (const step of steps) {
       try {
         await step();
       } catch (err) {
-        if ((err as PipeIOError).code === 'PIPEIO_ERR_AUTH') throw err;
+        if (LINK_FAILURES.has((err as PipeIOError).code)) throw err;
         this.host.reportError(err as PipeIOError);
       }
     }

@@ -32,7 +32,9 @@ export function dialHub(address: HubClientAddress, timeout: number): Promise<net
     if ('path' in address) {
       socket = net.connect({ path: address.path });
     } else if (address.tls) {
-      socket = tls.connect({ servername: address.host, ...address.tls, host: address.host, port: address.port });
+      // SNI takes a host name, never an IP address (RFC 6066).
+      const servername = net.isIP(address.host) ? undefined : address.host;
+      socket = tls.connect({ ...(servername ? { servername } : {}), ...address.tls, host: address.host, port: address.port });
       event = 'secureConnect';
     } else {
       socket = net.connect({ host: address.host, port: address.port });
