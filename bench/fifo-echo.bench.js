@@ -1,35 +1,57 @@
 'use strict';
 /**
  * FIFO echo benchmark: the same external C client (bench/c/client.c) against
- *   c      bench/c/echo_server.c, the limit of this machine
- *   naive  bench/servers/naive.js, fs.createReadStream + readline + fs.createWriteStream
- *   ours   bench/servers/ours.js, PipeIOServer with an echo handler (compiled dist/)
- * Scenarios: 200,000 pipelined 100-byte messages (msgs/s), 64 messages of 1 MiB (MB/s),
- * 10,000 round trips of 100 bytes one at a time (p50/p99/p99.9 us). Each server process is
- * fresh for every run; peak RSS is VmHWM of the server process. Median of `reps` runs (default 5,
- * interleaved: on 2 cores the C baseline alone varies 2-3x from run to run).
+ *   c           bench/c/echo_server.c, the limit of this machine
+ *   python      bench/servers/python_original.py, a stdlib port of the design of the Python
+ *               original pipe-io-server (reader thread + readline, writer thread + deque)
+ *   ours        bench/servers/ours.js, PipeIOServer, per-message API:
+ *               handleMessage = m => server.sendMessage(m)   (the default API)
+ *   ours-batch  bench/servers/ours.js --batch, PipeIOServer, opt-in batch API:
+ *               handleMessages = batch => server.sendMessages(batch)
+ *   naive       bench/servers/naive.js, fs streams + readline (not run by default)
  *
- * Standalone: node bench/fifo-echo.bench.js [--reps 5] [--servers c,naive,ours]
+ * Two ways, each a fresh server process and ONE client connection running phases in order:
+ *   warm        warm-up: 1,000,000 x 100 B pipelined, then 64 x 1 MiB (not reported); then
+ *               measured: 1,000,000 x 100 B pipelined (msgs/s), 256 x 1 MiB (MB/s), 10,000
+ *               round trips of 100 B one at a time after 1,000 unreported ones (p50/p99 us)
+ *   cold-small  a server just started: 20,000 x 100 B warm-up, then 200,000 x 100 B (msgs/s)
+ *   cold-big    a server just started: 20,000 x 100 B warm-up, then 64 x 1 MiB (MB/s): the
+ *               first 64 MiB of big messages the server ever sees
+ * Peak RSS is VmHWM of the server process (sampled every 20 ms); the RSS at READY is the
+ * baseline; the client reports the most message bytes in flight (written, not yet read back).
+ * Runs are interleaved (rep 1 of every server and scenario, then rep 2, ...); tables show
+ * the median of `reps` (default 3).
+ *
+ * Standalone: node bench/fifo-echo.bench.js [--reps 3] [--servers c,python,ours,ours-batch]
  */
-const fs = require('node:fs');
 const path = require('node:path');
 const u = require('./lib/util');
 
+const MiB = 1 << 20;
+/** phases: t:N:SIZE throughput, r:N:SIZE round trips; measure: phase index -> metric name. */
 const SCENARIOS = {
-  pipelined: { args: ['throughput', '200000', '100'], label: '200k x 100 B pipelined' },
-  big: { args: ['throughput', '64', String(1 << 20)], label: '64 x 1 MiB' },
-  rtt: { args: ['rtt', '10000', '100'], label: 'round trip 100 B x 10,000' },
+  warm: {
+    phases: ['t:1000000:100', `t:64:${MiB}`, 't:1000000:100', `t:256:${MiB}`, 'r:10000:100'],
+    measure: { 2: 'small', 3: 'big', 4: 'rtt' },
+  },
+  'cold-small': { phases: ['t:20000:100', 't:200000:100'], measure: { 1: 'small' } },
+  'cold-big': { phases: ['t:20000:100', `t:64:${MiB}`], measure: { 1: 'big' } },
 };
 
+const NODE = () => process.execPath;
 const SERVERS = {
   c: { cmd: () => u.C_ECHO_SERVER, args: [], makesPipes: false, exitsAtEof: true },
-  naive: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'naive.js')], makesPipes: false, exitsAtEof: true },
-  ours: { cmd: () => process.execPath, args: [path.join(__dirname, 'servers', 'ours.js')], makesPipes: true },
+  python: { cmd: () => 'python3', args: [path.join(__dirname, 'servers', 'python_original.py')], makesPipes: false },
+  ours: { cmd: NODE, args: [path.join(__dirname, 'servers', 'ours.js')], makesPipes: true },
+  'ours-batch': { cmd: NODE, args: [path.join(__dirname, 'servers', 'ours.js'), '--batch'], makesPipes: true },
+  naive: { cmd: NODE, args: [path.join(__dirname, 'servers', 'naive.js')], makesPipes: false, exitsAtEof: true },
 };
+const DEFAULT_SERVERS = ['c', 'python', 'ours', 'ours-batch'];
 
-/** One fresh server + one client run. Returns the client's JSON plus server facts. */
+/** One fresh server + one client run of all phases. Returns metrics plus server facts. */
 async function runOnce(serverName, scenario) {
   const spec = SERVERS[serverName];
+  const sc = SCENARIOS[scenario];
   const dir = u.makeTmpDir(serverName);
   const inPipe = path.join(dir, 'in');
   const outPipe = path.join(dir, 'out');
@@ -40,22 +62,28 @@ async function runOnce(serverName, scenario) {
       u.mkfifo(inPipe);
       u.mkfifo(outPipe);
     }
-    server = u.run(spec.cmd(), [...spec.args, inPipe, outPipe], { timeoutMs: 120000 });
+    server = u.run(spec.cmd(), [...spec.args, inPipe, outPipe], { timeoutMs: 180000 });
     await u.waitForLine(server.child, /^READY$/m, 10000, 'READY');
+    result.baseRssKiB = u.vmRSS(server.child.pid);
     let hwm = 0;
     const sampler = setInterval(() => {
       hwm = Math.max(hwm, u.vmHWM(server.child.pid) ?? 0);
     }, 20);
-    const client = u.run(u.CLIENT, [outPipe, inPipe, ...SCENARIOS[scenario].args], { timeoutMs: 60000 });
+    const client = u.run(u.CLIENT, [outPipe, inPipe, 'phases', ...sc.phases], { timeoutMs: 150000 });
     const c = await client.exited;
     clearInterval(sampler);
     hwm = Math.max(hwm, u.vmHWM(server.child.pid) ?? 0);
-    if (c.code !== 0) {
-      result.error = `client ${c.timedOut ? 'timed out (60 s)' : `exited ${c.code ?? c.signal}`}: ${c.stderr.trim()}`;
-    } else {
-      Object.assign(result, JSON.parse(c.stdout.trim().split('\n').pop()));
+    const lines = c.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    for (const line of lines) {
+      const metric = sc.measure[line.phase];
+      if (metric) result[metric] = line;
     }
-    // Stop the server: c and naive leave at EOF (2 s grace), ours on SIGTERM; 5 s deadline, then SIGKILL.
+    if (c.code !== 0) {
+      result.error = `client ${c.timedOut ? 'timed out' : `exited ${c.code ?? c.signal}`}: ${c.stderr.trim()}`;
+    } else if (lines.length !== sc.phases.length) {
+      result.error = `client ended after ${lines.length} of ${sc.phases.length} phases: ${c.stdout.trim().split('\n').pop()}`;
+    }
+    // c leaves at EOF (2 s grace); the others on SIGTERM; 5 s deadline, then SIGKILL.
     if (spec.exitsAtEof) await u.within(server.exited, 2000);
     if (server.child.exitCode === null && server.child.signalCode === null) {
       const t0 = performance.now();
@@ -87,22 +115,21 @@ async function runOnce(serverName, scenario) {
 }
 
 /**
- * Runs every scenario `reps` times for each server.
- * @returns {{ runs: object[], summary: object }} summary[server][scenario] holds medians.
+ * Runs every scenario `reps` times for each server, interleaved.
+ * @returns {{ runs: object[], summary: object, notes: string[] }} summary[server][scenario] holds medians.
  */
-async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = console.error } = {}) {
+async function fifoEcho({ reps = 3, servers = DEFAULT_SERVERS, scenarios = Object.keys(SCENARIOS), log = console.error } = {}) {
   u.buildC();
   const notes = [];
-  if (servers.includes('ours') && !u.oursAvailable()) {
+  if (servers.some((s) => s.startsWith('ours')) && !u.oursAvailable()) {
     notes.push('ours skipped: dist/ does not export PipeIOServer (run `npm run build`)');
-    servers = servers.filter((s) => s !== 'ours');
+    servers = servers.filter((s) => !s.startsWith('ours'));
   }
   const runs = [];
-  // Interleaved (rep, server, scenario) so that drifting machine load hits every server alike.
   const byKey = new Map();
   for (let i = 0; i < reps; i++) {
     for (const server of servers) {
-      for (const scenario of Object.keys(SCENARIOS)) {
+      for (const scenario of scenarios) {
         const r = await runOnce(server, scenario);
         log(`  fifo-echo #${i + 1} ${server} ${scenario}: ${r.error ? 'ERROR ' + r.error : brief(r)}`);
         runs.push(r);
@@ -115,21 +142,23 @@ async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = cons
   const summary = {};
   for (const server of servers) {
     summary[server] = {};
-    for (const scenario of Object.keys(SCENARIOS)) {
+    for (const scenario of scenarios) {
       const rs = byKey.get(`${server}/${scenario}`);
       const ok = rs.filter((r) => !r.error);
-      const spread = (k) => (ok.length ? [Math.min(...ok.map((r) => r[k])), Math.max(...ok.map((r) => r[k]))] : undefined);
+      const pick = (metric, key) => ok.map((r) => r[metric]?.[key]);
       summary[server][scenario] = {
         runs: rs.length,
         failed: rs.length - ok.length,
-        msgsPerS: u.median(ok.map((r) => r.msgs_per_s)),
-        msgsPerSRange: spread('msgs_per_s'),
-        mbPerS: u.median(ok.map((r) => r.mb_per_s)),
-        mbPerSRange: spread('mb_per_s'),
-        p50Us: u.median(ok.map((r) => r.p50_us)),
-        p99Us: u.median(ok.map((r) => r.p99_us)),
-        p999Us: u.median(ok.map((r) => r.p999_us)),
+        msgsPerS: u.median(pick('small', 'msgs_per_s')),
+        msgsPerSAll: pick('small', 'msgs_per_s').filter(Boolean),
+        mbPerS: u.median(pick('big', 'mb_per_s')),
+        mbPerSAll: pick('big', 'mb_per_s').filter(Boolean),
+        bigInflightMiB: u.max(pick('big', 'max_inflight_bytes')) / MiB || undefined,
+        p50Us: u.median(pick('rtt', 'p50_us')),
+        p99Us: u.median(pick('rtt', 'p99_us')),
+        p999Us: u.median(pick('rtt', 'p999_us')),
         rssKiB: u.max(rs.map((r) => r.rssKiB)),
+        baseRssKiB: u.median(rs.map((r) => r.baseRssKiB)),
         stopMs: u.median(rs.map((r) => r.stopMs)),
         maxGapMs: u.median(rs.map((r) => r.maxGapMs)),
         errors: rs.filter((r) => r.error).map((r) => r.error),
@@ -140,30 +169,58 @@ async function fifoEcho({ reps = 5, servers = ['c', 'naive', 'ours'], log = cons
 }
 
 function brief(r) {
-  if (r.mode === 'rtt') return `p50 ${r.p50_us} us, p99 ${r.p99_us} us, rss ${r.rssKiB} KiB`;
-  return `${Math.round(r.msgs_per_s)} msgs/s, ${r.mb_per_s} MB/s, rss ${r.rssKiB} KiB${r.maxGapMs !== undefined ? `, stall ${r.maxGapMs} ms` : ''}`;
+  const parts = [];
+  if (r.small) parts.push(`${Math.round(r.small.msgs_per_s)} msgs/s`);
+  if (r.big) parts.push(`${r.big.mb_per_s} MB/s (in flight <= ${(r.big.max_inflight_bytes / MiB).toFixed(1)} MiB)`);
+  if (r.rtt) parts.push(`p50 ${r.rtt.p50_us} us, p99 ${r.rtt.p99_us} us`);
+  parts.push(`rss ${r.rssKiB} KiB (base ${r.baseRssKiB})`);
+  if (r.maxGapMs !== undefined) parts.push(`stall ${r.maxGapMs} ms`);
+  return parts.join(', ');
 }
 
-/** Markdown table of a fifoEcho() summary, ratios against the C server. */
+/** Markdown tables of a fifoEcho() summary, with ratios against C and the Python original. */
 function fifoEchoTable(summary) {
-  const c = summary.c || {};
+  const get = (name, sc) => summary[name]?.[sc] ?? {};
   const ratio = (x, base) => (x && base ? (x / base).toFixed(2) : '-');
-  const rows = [
-    '| server | pipelined 100 B msgs/s | ratio to C | 1 MiB MB/s | ratio to C | RTT p50 us | p99 us | p99.9 us | p50 vs C | peak RSS MiB |',
+  const out = [];
+  const warmRows = [
+    '**Warm** (warm-up: 1,000,000 x 100 B then 64 x 1 MiB on the same connection; then measured)',
+    '',
+    '| server | 100 B msgs/s | vs C | 1 MiB MB/s | vs C | vs Python | RTT p50 us | p99 us | p50 vs C | vs Python |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const [name, s] of Object.entries(summary)) {
-    const rss = u.max([s.pipelined.rssKiB, s.big.rssKiB, s.rtt.rssKiB]);
-    rows.push(`| ${name} | ${u.fmt(s.pipelined.msgsPerS, 0)} | ${ratio(s.pipelined.msgsPerS, c.pipelined?.msgsPerS)} | ` +
-      `${u.fmt(s.big.mbPerS, 0)} | ${ratio(s.big.mbPerS, c.big?.mbPerS)} | ${u.fmt(s.rtt.p50Us)} | ${u.fmt(s.rtt.p99Us)} | ` +
-      `${u.fmt(s.rtt.p999Us)} | ${c.rtt?.p50Us && s.rtt.p50Us ? (s.rtt.p50Us / c.rtt.p50Us).toFixed(2) + 'x' : '-'} | ` +
-      `${rss ? u.fmt(rss / 1024) : '-'} |`);
+  const c = get('c', 'warm');
+  const py = get('python', 'warm');
+  for (const name of Object.keys(summary)) {
+    const s = get(name, 'warm');
+    if (!s.runs) continue;
+    warmRows.push(`| ${name} | ${u.fmt(s.msgsPerS, 0)} | ${ratio(s.msgsPerS, c.msgsPerS)} | ${u.fmt(s.mbPerS, 0)} | ` +
+      `${ratio(s.mbPerS, c.mbPerS)} | ${ratio(s.mbPerS, py.mbPerS)} | ${u.fmt(s.p50Us)} | ${u.fmt(s.p99Us)} | ` +
+      `${ratio(s.p50Us, c.p50Us)} | ${ratio(s.p50Us, py.p50Us)} |`);
   }
-  const rssRows = ['', '| server | peak RSS MiB: pipelined | 1 MiB | round trip | event-loop stall ms (median of max gap between 10 ms ticks): pipelined | 1 MiB | round trip |',
-    '|---|---:|---:|---:|---:|---:|---:|'];
-  for (const [name, s] of Object.entries(summary)) {
-    rssRows.push(`| ${name} | ${u.fmt(s.pipelined.rssKiB / 1024)} | ${u.fmt(s.big.rssKiB / 1024)} | ${u.fmt(s.rtt.rssKiB / 1024)} | ` +
-      `${u.fmt(s.pipelined.maxGapMs, 0)} | ${u.fmt(s.big.maxGapMs, 0)} | ${u.fmt(s.rtt.maxGapMs, 0)} |`);
+  out.push(...warmRows, '');
+  const cs = get('c', 'cold-small');
+  const cb = get('c', 'cold-big');
+  const ps = get('python', 'cold-small');
+  const pb = get('python', 'cold-big');
+  out.push('**Cold** (a fresh server per run: 20,000 x 100 B of warm-up, then the measured run)', '',
+    '| server | 200,000 x 100 B msgs/s | vs C | vs Python | 64 x 1 MiB MB/s | vs C | vs Python |',
+    '|---|---:|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(summary)) {
+    const s = get(name, 'cold-small');
+    const b = get(name, 'cold-big');
+    if (!s.runs && !b.runs) continue;
+    out.push(`| ${name} | ${u.fmt(s.msgsPerS, 0)} | ${ratio(s.msgsPerS, cs.msgsPerS)} | ${ratio(s.msgsPerS, ps.msgsPerS)} | ` +
+      `${u.fmt(b.mbPerS, 0)} | ${ratio(b.mbPerS, cb.mbPerS)} | ${ratio(b.mbPerS, pb.mbPerS)} |`);
+  }
+  out.push('', '| server | RSS at READY MiB | peak RSS MiB: warm | cold 100 B | cold 1 MiB | most 1 MiB bytes in flight MiB (cold) | event-loop stall ms: warm | cold 1 MiB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(summary)) {
+    const w = get(name, 'warm');
+    const s = get(name, 'cold-small');
+    const b = get(name, 'cold-big');
+    out.push(`| ${name} | ${u.fmt(b.baseRssKiB / 1024)} | ${u.fmt(w.rssKiB / 1024)} | ${u.fmt(s.rssKiB / 1024)} | ${u.fmt(b.rssKiB / 1024)} | ` +
+      `${u.fmt(b.bigInflightMiB)} | ${u.fmt(w.maxGapMs, 0)} | ${u.fmt(b.maxGapMs, 0)} |`);
   }
   const failures = [];
   for (const [name, s] of Object.entries(summary)) {
@@ -171,7 +228,7 @@ function fifoEchoTable(summary) {
       if (v.failed) failures.push(`- ${name} ${sc}: ${v.failed}/${v.runs} runs failed: ${[...new Set(v.errors)].join(' | ')}`);
     }
   }
-  return rows.concat(rssRows, failures.length ? ['', ...failures] : []).join('\n');
+  return out.concat(failures.length ? ['', ...failures] : []).join('\n');
 }
 
 function parseArgs(argv) {
@@ -179,11 +236,12 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--reps') opts.reps = Number(argv[++i]);
     else if (argv[i] === '--servers') opts.servers = argv[++i].split(',');
+    else if (argv[i] === '--scenarios') opts.scenarios = argv[++i].split(',');
   }
   return opts;
 }
 
-module.exports = { fifoEcho, fifoEchoTable, parseArgs };
+module.exports = { fifoEcho, fifoEchoTable, parseArgs, SCENARIOS };
 
 if (require.main === module) {
   fifoEcho(parseArgs(process.argv.slice(2))).then(({ summary, notes }) => {

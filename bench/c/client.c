@@ -13,6 +13,12 @@
  *                            msgs_per_s, mb_per_s (MB = 1e6 bytes of payload).
  *   rtt N SIZE [WARMUP]      send one message, wait for its reply, N times (after WARMUP,
  *                            default 1000, uncounted); prints p50/p90/p99/p99.9/max in us.
+ *   phases SPEC...           several runs, one after the other, on ONE connection (the same
+ *                            server process, so later phases see a warmed-up server). SPEC is
+ *                            t:N:SIZE (throughput) or r:N:SIZE (rtt, 1,000 warm-up round trips);
+ *                            one JSON line per phase, with "phase": its index.
+ * Throughput lines also report max_inflight_bytes: the most bytes (newlines included) written
+ * by the writer thread and not yet read back, sampled at each reply.
  *   slow-write TOTAL CHUNK DELAY_US
  *                            sends ONE message of TOTAL bytes in CHUNK-byte writes, sleeping
  *                            DELAY_US between them; prints "HALF" once half is written; never
@@ -39,6 +45,7 @@
 #define SEQ_DIGITS 10
 
 static int rfd = -1, wfd = -1;
+static long sent_bytes; /* written by the writer thread so far (atomic) */
 static long n_msgs;
 static size_t msg_size;
 static char *pattern; /* "ABC..Z" repeated, msg_size + 26 + 1 bytes */
@@ -55,6 +62,7 @@ static double now_s(void) {
 }
 
 static void write_all(const char *p, size_t n) {
+  __atomic_add_fetch(&sent_bytes, (long)n, __ATOMIC_RELAXED);
   while (n > 0) {
     ssize_t w = write(wfd, p, n);
     if (w < 0) {
@@ -184,6 +192,7 @@ static void setup(long n, long size) {
   }
   n_msgs = n;
   msg_size = (size_t)size;
+  free(pattern);
   pattern = malloc(msg_size + 27);
   if (!pattern) die("malloc");
   for (size_t j = 0; j < msg_size + 26; j++) pattern[j] = (char)('A' + j % 26);
@@ -204,6 +213,70 @@ static void wait_forever(void) {
   for (;;) pause();
 }
 
+/* One throughput run on the open pipes; prints its JSON line (with "phase" when phase >= 0). */
+static int run_throughput(long n, long size, int phase) {
+  setup(n, size);
+  __atomic_store_n(&sent_bytes, 0, __ATOMIC_RELAXED);
+  long received = 0, max_inflight = 0;
+  double t0 = now_s();
+  pthread_t th;
+  if (pthread_create(&th, NULL, writer_main, NULL) != 0) die("pthread_create");
+  for (long i = 0; i < n_msgs; i++) {
+    size_t len;
+    char *line = read_line(&len);
+    if (!line) {
+      fprintf(stderr, "client: EOF after %ld of %ld replies\n", i, n_msgs);
+      return 3;
+    }
+    check_msg(line, len, i);
+    received += (long)len + 1;
+    long inflight = __atomic_load_n(&sent_bytes, __ATOMIC_RELAXED) - received;
+    if (inflight > max_inflight) max_inflight = inflight;
+  }
+  double dt = now_s() - t0;
+  pthread_join(th, NULL);
+  /* t0/t1: CLOCK_MONOTONIC seconds (system-wide), so a runner can take the span over many clients */
+  printf("{\"mode\":\"throughput\",\"phase\":%d,\"n\":%ld,\"size\":%zu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,"
+         "\"max_inflight_bytes\":%ld,\"t0\":%.6f,\"t1\":%.6f}\n",
+         phase, n_msgs, msg_size, dt, (double)n_msgs / dt, (double)n_msgs * (double)msg_size / dt / 1e6, max_inflight, t0,
+         t0 + dt);
+  fflush(stdout);
+  return 0;
+}
+
+/* WARM uncounted round trips, then N timed ones; prints its JSON line. */
+static int run_rtt(long n, long size, long warm, int phase) {
+  setup(n + warm, size);
+  double *lat = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  char *msg = malloc(msg_size + 1);
+  if (!lat || !msg) die("malloc");
+  for (long i = 0; i < n + warm; i++) {
+    make_msg(msg, i);
+    double t0 = now_s();
+    write_all(msg, msg_size + 1);
+    size_t len;
+    char *line = read_line(&len);
+    double dt = now_s() - t0;
+    if (!line) {
+      fprintf(stderr, "client: EOF after %ld round trips\n", i);
+      return 3;
+    }
+    check_msg(line, len, i);
+    if (i >= warm) lat[i - warm] = dt * 1e6;
+  }
+  qsort(lat, (size_t)n, sizeof(double), cmp_double);
+  double sum = 0;
+  for (long i = 0; i < n; i++) sum += lat[i];
+  printf("{\"mode\":\"rtt\",\"phase\":%d,\"n\":%ld,\"size\":%zu,\"mean_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,"
+         "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f}\n",
+         phase, n, msg_size, sum / (double)n, pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99), pct(lat, n, 0.999),
+         lat[n - 1]);
+  fflush(stdout);
+  free(lat);
+  free(msg);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: client READ_PIPE WRITE_PIPE MODE ARGS... (see the header of client.c)\n");
@@ -213,62 +286,37 @@ int main(int argc, char **argv) {
   const char *mode = argv[3];
 
   if (strcmp(mode, "throughput") == 0 && argc == 6) {
-    setup(atol(argv[4]), atol(argv[5]));
     open_pipes(argv[1], argv[2]);
-    reader_init(msg_size * 2 + 2 > (4 << 20) ? msg_size * 2 + 2 : (4 << 20));
-    double t0 = now_s();
-    pthread_t th;
-    if (pthread_create(&th, NULL, writer_main, NULL) != 0) die("pthread_create");
-    for (long i = 0; i < n_msgs; i++) {
-      size_t len;
-      char *line = read_line(&len);
-      if (!line) {
-        fprintf(stderr, "client: EOF after %ld of %ld replies\n", i, n_msgs);
-        return 3;
-      }
-      check_msg(line, len, i);
-    }
-    double dt = now_s() - t0;
-    pthread_join(th, NULL);
+    long size = atol(argv[5]);
+    reader_init((size_t)size * 2 + 2 > (4 << 20) ? (size_t)size * 2 + 2 : (4 << 20));
+    int rc = run_throughput(atol(argv[4]), size, -1);
     close(wfd);
-    /* t0/t1: CLOCK_MONOTONIC seconds (system-wide), so a runner can take the span over many clients */
-    printf("{\"mode\":\"throughput\",\"n\":%ld,\"size\":%zu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.2f,"
-           "\"t0\":%.6f,\"t1\":%.6f}\n",
-           n_msgs, msg_size, dt, (double)n_msgs / dt, (double)n_msgs * (double)msg_size / dt / 1e6, t0, t0 + dt);
-    return 0;
+    return rc;
   }
 
   if (strcmp(mode, "rtt") == 0 && (argc == 6 || argc == 7)) {
-    long warm = argc == 7 ? atol(argv[6]) : 1000;
-    long n = atol(argv[4]);
-    setup(n + warm, atol(argv[5]));
     open_pipes(argv[1], argv[2]);
-    reader_init(msg_size * 2 + 2 > (1 << 20) ? msg_size * 2 + 2 : (1 << 20));
-    double *lat = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    char *msg = malloc(msg_size + 1);
-    if (!lat || !msg) die("malloc");
-    for (long i = 0; i < n + warm; i++) {
-      make_msg(msg, i);
-      double t0 = now_s();
-      write_all(msg, msg_size + 1);
-      size_t len;
-      char *line = read_line(&len);
-      double dt = now_s() - t0;
-      if (!line) {
-        fprintf(stderr, "client: EOF after %ld round trips\n", i);
-        return 3;
+    long size = atol(argv[5]);
+    reader_init((size_t)size * 2 + 2 > (1 << 20) ? (size_t)size * 2 + 2 : (1 << 20));
+    int rc = run_rtt(atol(argv[4]), size, argc == 7 ? atol(argv[6]) : 1000, -1);
+    close(wfd);
+    return rc;
+  }
+
+  if (strcmp(mode, "phases") == 0 && argc >= 5) {
+    open_pipes(argv[1], argv[2]);
+    reader_init(4 << 20);
+    for (int k = 4; k < argc; k++) {
+      char kind = 0;
+      long n = 0, size = 0;
+      if (sscanf(argv[k], "%c:%ld:%ld", &kind, &n, &size) != 3 || (kind != 't' && kind != 'r') || n <= 0 || size < 0) {
+        fprintf(stderr, "client: bad phase %s (t:N:SIZE or r:N:SIZE)\n", argv[k]);
+        return 2;
       }
-      check_msg(line, len, i);
-      if (i >= warm) lat[i - warm] = dt * 1e6;
+      int rc = kind == 't' ? run_throughput(n, size, k - 4) : run_rtt(n, size, 1000, k - 4);
+      if (rc != 0) return rc;
     }
     close(wfd);
-    qsort(lat, (size_t)n, sizeof(double), cmp_double);
-    double sum = 0;
-    for (long i = 0; i < n; i++) sum += lat[i];
-    printf("{\"mode\":\"rtt\",\"n\":%ld,\"size\":%zu,\"mean_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,"
-           "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f}\n",
-           n, msg_size, sum / (double)n, pct(lat, n, 0.5), pct(lat, n, 0.9), pct(lat, n, 0.99),
-           pct(lat, n, 0.999), lat[n - 1]);
     return 0;
   }
 

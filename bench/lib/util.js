@@ -160,6 +160,16 @@ function vmHWM(pid) {
   }
 }
 
+/** Current resident set size of a live process in KiB (VmRSS), or undefined if it is gone. */
+function vmRSS(pid) {
+  try {
+    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
@@ -191,6 +201,6 @@ function delay(ms) {
 
 module.exports = {
   BENCH_DIR, ROOT_DIR, BUILD_DIR, CLIENT, C_ECHO_SERVER, MULTI_CLIENT,
-  buildC, loadPackage, oursAvailable, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, killAll, waitForLine, vmHWM,
+  buildC, loadPackage, oursAvailable, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, killAll, waitForLine, vmHWM, vmRSS,
   median, max, fmt, delay, within,
 };

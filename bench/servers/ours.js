@@ -1,28 +1,39 @@
 'use strict';
 /**
  * PipeIOServer echo server for the benchmarks (the compiled package, dist/).
- * Usage: node bench/servers/ours.js IN_PIPE OUT_PIPE
- * Creates the FIFOs (managePipes), echoes every message with
- * `handleMessage = m => server.sendMessage(m)`, prints READY once start() resolved.
- * The echo ignores sendMessage()'s false (as the issue's one-liner does); a PIPEIO_ERR_QUEUE_FULL
- * (64 x 1 MiB is just above the 64 MiB default maxQueueBytes) kills the process.
+ * Usage: node bench/servers/ours.js [--batch] IN_PIPE OUT_PIPE
+ * Creates the FIFOs (managePipes), echoes every message with the default per-message API,
+ * `handleMessage = m => server.sendMessage(m)`, or with --batch the opt-in batch API,
+ * `handleMessages = batch => server.sendMessages(batch)`; prints READY once start() resolved.
+ * The echo ignores sendMessage()'s false (as the issue's one-liner does), so replies pile up
+ * whenever the client reads slower than it writes: maxQueueBytes is 1 GiB here (the Python
+ * original's queue is unbounded), and the client reports how much was in flight. A
+ * PIPEIO_ERR_QUEUE_FULL still kills the process.
  * Prints "MAXGAP <ms>" (largest gap between 10 ms timer ticks) on SIGTERM.
  * On SIGTERM: stop(), print "STOPPED <ms>" on stdout, then exit by itself (no process.exit).
  */
 const { loadPackage } = require('../lib/util');
 
 const { PipeIOServer } = loadPackage();
-const [inPipe, outPipe] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const batch = argv[0] === '--batch';
+const [inPipe, outPipe] = batch ? argv.slice(1) : argv;
 if (!inPipe || !outPipe) {
-  console.error('usage: node ours.js IN_PIPE OUT_PIPE');
+  console.error('usage: node ours.js [--batch] IN_PIPE OUT_PIPE');
   process.exit(2);
 }
 
 let errors = 0;
-const server = new PipeIOServer(inPipe, outPipe);
-server.handleMessage = (message) => {
-  server.sendMessage(message);
-};
+const server = new PipeIOServer(inPipe, outPipe, { maxQueueBytes: 2 ** 30 });
+if (batch) {
+  server.handleMessages = (messages) => {
+    server.sendMessages(messages);
+  };
+} else {
+  server.handleMessage = (message) => {
+    server.sendMessage(message);
+  };
+}
 server.on('error', (err) => {
   if (errors++ < 5) console.error(`ours: ${err.code}: ${err.message}`);
   if (err.code === 'PIPEIO_ERR_QUEUE_FULL' || err.cause?.code === 'PIPEIO_ERR_QUEUE_FULL') {

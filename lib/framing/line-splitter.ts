@@ -35,6 +35,11 @@ export class LineSplitter {
     this.onOverflow = onOverflow;
   }
 
+  /** True when no unterminated line is held or being skipped: the next chunk starts a line. */
+  get idle(): boolean {
+    return this.parts.length === 0 && !this.skipping;
+  }
+
   /** Bytes of the unterminated line held so far. */
   get pendingLength(): number {
     return this.partsLength;

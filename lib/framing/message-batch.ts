@@ -69,11 +69,13 @@ export class MessageBatch {
 
   /**
    * Copies the batch, each message followed by `\n`, minus its first `skip`
-   * bytes (already written elsewhere), into a fresh (never pooled, so
-   * transferable) buffer, and empties the batch.
+   * bytes (already written elsewhere), into the start of `into` when it is
+   * big enough, else into a fresh (never pooled, so transferable) buffer, and
+   * empties the batch.
    */
-  take(skip = 0): Uint8Array<ArrayBuffer> {
-    const data = new Uint8Array(this.length - skip);
+  take(skip = 0, into?: ArrayBuffer): Uint8Array<ArrayBuffer> {
+    const size = this.length - skip;
+    const data = into !== undefined && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
     let at = -skip; // position in `data` of the current run's first byte
     for (let i = 0; i < this.buffers.length; i++) {
       const start = this.starts[i] as number;

@@ -13,7 +13,16 @@ import { isErrno, pipeIOError, type PipeIOError } from '../errors';
 import { MessageBatch } from '../framing/message-batch';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
 import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
-import { Ctrl, IO_CHUNK, Slot, type WriterCommand, type WriterMessage, type WriterWorkerData } from './worker-protocol';
+import {
+  Ctrl,
+  IO_CHUNK,
+  MAX_SPARES,
+  RECYCLE_MIN,
+  Slot,
+  type WriterCommand,
+  type WriterMessage,
+  type WriterWorkerData,
+} from './worker-protocol';
 
 const { O_WRONLY, O_NONBLOCK } = fs.constants;
 /** Most vectors handed to one writev() (IOV_MAX is 1024 on Linux and macOS). */
@@ -45,6 +54,8 @@ export class OutWriter {
   /** Old anchors being drained into `carried` until the worker leaves them. */
   private readonly rebinds = new Map<number, { anchor: FifoAnchor; carried: Buffer[]; timer: NodeJS.Timeout }>();
   private readonly scratch = Buffer.allocUnsafe(IO_CHUNK);
+  /** Buffers the writer has written out and sent back, for the next copy (RECYCLE_MIN). */
+  private spares: ArrayBuffer[] = [];
   /** Main thread's own non-blocking write fd on the current inode, or -1. */
   private directFd = -1;
 
@@ -140,9 +151,25 @@ export class OutWriter {
         return;
       }
     }
-    const rest = this.pending.take(written);
+    const size = this.pending.byteLength - written;
+    const recycle = size >= RECYCLE_MIN;
+    const rest = this.pending.take(written, recycle ? this.spareFor(size) : undefined);
     this.inWorker += rest.length;
-    this.post({ type: 'write', data: rest }, [rest.buffer]);
+    this.post({ type: 'write', data: rest, recycle }, [rest.buffer]);
+  }
+
+  /**
+   * The smallest spare buffer of at least `size` bytes, else a new one of the
+   * next power of two (so that it fits the next batches too).
+   */
+  private spareFor(size: number): ArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.spares.length; i++) {
+      const n = (this.spares[i] as ArrayBuffer).byteLength;
+      if (n >= size && (best === -1 || n < (this.spares[best] as ArrayBuffer).byteLength)) best = i;
+    }
+    if (best !== -1) return this.spares.splice(best, 1)[0] as ArrayBuffer;
+    return new ArrayBuffer(2 ** Math.ceil(Math.log2(size)));
   }
 
   private maybeDrain(): void {
@@ -185,6 +212,7 @@ export class OutWriter {
       closeQuietly(r.anchor.fd);
     }
     this.rebinds.clear();
+    this.spares = [];
     closeQuietly(this.directFd);
     this.directFd = -1;
     closeQuietly(this.anchor.fd);
@@ -218,6 +246,10 @@ export class OutWriter {
         break;
       case 'written':
         this.inWorker -= m.bytes;
+        if (m.spare && !this.stopping) {
+          this.spares.push(m.spare);
+          if (this.spares.length > MAX_SPARES) this.spares.shift();
+        }
         this.maybeDrain();
         break;
       case 'rebound': {

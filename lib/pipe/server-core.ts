@@ -17,6 +17,7 @@ import {
 } from '../constants';
 import { asError, pipeIOError, PipeIOError } from '../errors';
 import type { MessageHandlerResult, PipeServerEvents, PipeServerOptions, PipeServerState } from '../types';
+import { LineBatch } from '../framing/line-batch';
 import { closeQuietly, createFifo, hasReader, lstatOrUndefined, openAnchor, removeFifo, samePipe, type FifoAnchor } from './fifo';
 import { InReader } from './in-reader';
 import { OutWriter } from './out-writer';
@@ -90,7 +91,9 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
       this.reader = new InReader(
         inPath,
         {
-          onLine: (line) => this.deliver(line),
+          onLine: (line) => (this.wantsBatches() ? this.deliverBatch(LineBatch.of(line)) : this.deliver(line)),
+          wantsBatches: () => this.wantsBatches(),
+          onBatch: (lines) => this.deliverBatch(new LineBatch(lines)),
           onOverflow: (length) =>
             this.report(
               pipeIOError(
@@ -295,21 +298,45 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
     return undefined;
   }
 
+  /** Whether incoming messages go to {@link dispatchBatch} (a batch handler is set). */
+  protected wantsBatches(): boolean {
+    return false;
+  }
+
+  /** Called with each batch of incoming messages when {@link wantsBatches} says so. */
+  protected dispatchBatch(batch: LineBatch): MessageHandlerResult {
+    void batch;
+    return undefined;
+  }
+
   private deliver(line: Buffer): void {
     if (this.messageListeners) this.emit('message', line);
     try {
-      const result = this.dispatch(line);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (err: unknown) => this.handlerFailed(err));
-      }
+      this.watch(this.dispatch(line), 'handleMessage');
     } catch (err) {
-      this.handlerFailed(err);
+      this.handlerFailed(err, 'handleMessage');
     }
   }
 
-  private handlerFailed(err: unknown): void {
+  private deliverBatch(batch: LineBatch): void {
+    if (this.messageListeners) for (const line of batch) this.emit('message', line);
+    try {
+      this.watch(this.dispatchBatch(batch), 'handleMessages');
+    } catch (err) {
+      this.handlerFailed(err, 'handleMessages');
+    }
+  }
+
+  /** A handler's promise: its rejection becomes an error. */
+  private watch(result: MessageHandlerResult, what: string): void {
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, (err: unknown) => this.handlerFailed(err, what));
+    }
+  }
+
+  private handlerFailed(err: unknown, what: string): void {
     const cause = asError(err);
-    this.report(pipeIOError('PIPEIO_ERR_HANDLER', `handleMessage failed: ${cause.message}`, { cause }));
+    this.report(pipeIOError('PIPEIO_ERR_HANDLER', `${what} failed: ${cause.message}`, { cause }));
   }
 
   /** Queues a message for the out pipe (shared by PipeIOServer and PipeWriterServer). */
@@ -324,6 +351,27 @@ export abstract class PipeServerCore extends EventEmitter<PipeServerEvents> {
       throw pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', 'a message must not contain a newline (\\n): it would be split in two');
     }
     return (this.writer as OutWriter).send(bytes);
+  }
+
+  /**
+   * Queues many messages (shared by PipeIOServer and PipeWriterServer): a
+   * LineBatch as its bytes, in one piece, without looking at each message;
+   * anything else one by one, as sendMessage() would. Returns the last
+   * answer of the queue (false: wait for 'drain').
+   */
+  protected enqueueMany(messages: LineBatch | Iterable<string | Uint8Array>): boolean {
+    if (messages instanceof LineBatch) {
+      if (this.currentState === 'closing') return false;
+      if (this.currentState === 'closed') throw pipeIOError('PIPEIO_ERR_CLOSED', 'sendMessages() on a stopped server');
+      // The batch's own newlines separate its messages; the last one is added back by the queue.
+      return (this.writer as OutWriter).send(messages.bytes.subarray(0, messages.bytes.length - 1));
+    }
+    if (messages === null || typeof (messages as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError('messages must be a LineBatch or an iterable of strings and Uint8Arrays');
+    }
+    let ok = true;
+    for (const m of messages) ok = this.enqueue(m);
+    return ok;
   }
 
   /** Bytes accepted by sendMessage() and not yet written to the pipe. */

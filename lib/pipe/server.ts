@@ -1,6 +1,7 @@
 /**
  * The public servers, named as in the Python pipe-io-server.
  */
+import type { LineBatch } from '../framing/line-batch';
 import type { MessageHandlerResult, PipeServerOptions } from '../types';
 import { PipeServerCore } from './server-core';
 
@@ -49,6 +50,27 @@ export class PipeIOServer extends PipeServerCore {
   }
 
   /**
+   * Opt-in batch handler. When set (assigned or defined in a subclass), it
+   * replaces handleMessage: it is called with every run of messages that
+   * arrived together, as one {@link LineBatch} (iterate it for the messages,
+   * or pass it whole to {@link sendMessages}). Fewer calls and no Buffer per
+   * message: for small messages several times the throughput of
+   * handleMessage. The batch's bytes stay valid (they are not reused).
+   * Unset by default.
+   */
+  handleMessages?(batch: LineBatch): MessageHandlerResult;
+
+  /**
+   * Queues many messages: a {@link LineBatch} goes out whole, as received
+   * (no per-message work, no copy before the write), any other iterable of
+   * strings / Uint8Arrays message by message as with sendMessage(). Same
+   * return value, errors and ordering as sendMessage().
+   */
+  sendMessages(messages: LineBatch | Iterable<string | Uint8Array>): boolean {
+    return this.enqueueMany(messages);
+  }
+
+  /**
    * Queues one message for the out pipe; the newline is added. Messages wait
    * for the next reader, in order. Returns false once `highWaterMark` bytes
    * are queued (wait for 'drain'); throws PIPEIO_ERR_QUEUE_FULL past
@@ -63,6 +85,14 @@ export class PipeIOServer extends PipeServerCore {
 
   protected override dispatch(message: Buffer): MessageHandlerResult {
     return this.handleMessage(message);
+  }
+
+  protected override wantsBatches(): boolean {
+    return typeof this.handleMessages === 'function';
+  }
+
+  protected override dispatchBatch(batch: LineBatch): MessageHandlerResult {
+    return (this.handleMessages as (batch: LineBatch) => MessageHandlerResult)(batch);
   }
 }
 

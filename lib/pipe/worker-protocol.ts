@@ -20,8 +20,19 @@ export const SLOT_COUNT = 4;
 export const Ctrl = { RUN: 0, STOP: 1 } as const;
 export const Phase = { STARTING: 0, OPENING: 1, READING: 2, WRITING: 3, IDLE: 4, DONE: 5 } as const;
 
-/** Bytes the reader asks for per read(); also the writer's per-write() cap. */
+/**
+ * The writer's per-write() cap, and the size of the reader's first buffer.
+ * 64 KiB is also a Linux pipe's default capacity: one read() never returns more.
+ */
 export const IO_CHUNK = 64 * 1024;
+/**
+ * Reader: the longest unterminated line it keeps growing one buffer for
+ * before handing over a piece of it (the main thread then joins the pieces).
+ * Below this, lines cross the thread boundary whole: one transfer per batch of
+ * lines instead of one per 64 KiB read. Measured (docs/bench.md): 1 MiB
+ * messages went from 16 posts and a join copy each to one post.
+ */
+export const MAX_WHOLE_LINE = 16 * 1024 * 1024;
 /**
  * Reader: chunks in flight to the main thread before it pauses reading.
  * Small on purpose: a MessagePort delivers everything queued in one turn of
@@ -30,6 +41,22 @@ export const IO_CHUNK = 64 * 1024;
  * stop() must still deliver.
  */
 export const MAX_INFLIGHT_CHUNKS = 8;
+/**
+ * Reader: a read that ends this few bytes of complete lines is copied out
+ * into a buffer of its own and the big buffer reused, instead of transferring
+ * the big buffer and allocating a new one (the round-trip case).
+ */
+export const SMALL_POST = IO_CHUNK / 4;
+/**
+ * Out path: writes of at least this many bytes go to the writer in a buffer
+ * it hands back once written, and the main thread copies the next one into
+ * it: a fresh 1 MiB buffer costs page faults on every copy (the main thread's
+ * copy into fresh memory was 18% of its time at 1 MiB messages), and garbage
+ * in an isolate that rarely collects.
+ */
+export const RECYCLE_MIN = 4 * IO_CHUNK;
+/** Out path: most spare buffers kept for reuse. */
+export const MAX_SPARES = 4;
 /** Length of the random stop token; < PIPE_BUF so its write is atomic. */
 export const TOKEN_LENGTH = 16;
 
@@ -38,6 +65,8 @@ export interface ReaderWorkerData {
   control: SharedArrayBuffer;
   /** Random bytes without `\n`: where they appear, the worker stops. */
   stopToken: Uint8Array;
+  /** The server's maxMessageSize: no point growing a buffer beyond it. */
+  maxMessageSize: number;
 }
 
 export interface WriterWorkerData {
@@ -48,14 +77,14 @@ export interface WriterWorkerData {
 /** reader worker -> main */
 export type ReaderMessage =
   | { type: 'ready' } // about to block in open(): clients may connect
-  | { type: 'data'; buffer: ArrayBuffer; length: number } // one chunk, in order
+  | { type: 'data'; buffer: ArrayBuffer; length: number } // bytes in order; usually whole lines
   | { type: 'eof'; anchor: number } // every writer left the inode reached through `anchor`
   | { type: 'error'; message: string; code?: string } // a syscall failed; the worker retries or stops
   | { type: 'stopped' }; // found the stop token; nothing follows
 
 /** main -> writer worker */
 export type WriterCommand =
-  | { type: 'write'; data: Uint8Array } // bytes, newline-terminated messages
+  | { type: 'write'; data: Uint8Array; recycle?: boolean } // bytes, newline-terminated messages; recycle: send data.buffer back once written
   | { type: 'carry'; data: Uint8Array } // unread bytes of the old inode, written before anything else
   | { type: 'rebind' } // look at the control block: the anchor changed
   | { type: 'stop' };
@@ -63,7 +92,7 @@ export type WriterCommand =
 /** writer worker -> main */
 export type WriterMessage =
   | { type: 'ready' } // write end open: clients may connect
-  | { type: 'written'; bytes: number } // bytes handed to the kernel
+  | { type: 'written'; bytes: number; spare?: ArrayBuffer } // bytes handed to the kernel; a written-out buffer to reuse
   | { type: 'rebound'; anchor: number } // left the inode reached through `anchor`; awaits 'carry'
   | { type: 'error'; message: string; code?: string }
   | { type: 'stopped' };

@@ -27,6 +27,8 @@ const control = new Int32Array(data.control, 0, SLOT_COUNT);
 const port = parentPort!;
 
 const queue: Uint8Array[] = [];
+/** Heads of `queue` to send back to the main thread once written (see RECYCLE_MIN). */
+const recycle = new WeakSet<Uint8Array>();
 let offset = 0; // bytes of queue[0] already written
 let unreported = 0; // bytes written and not yet reported
 let fd = -1;
@@ -39,8 +41,8 @@ function post(message: WriterMessage): void {
   port.postMessage(message);
 }
 
-function report(): void {
-  post({ type: 'written', bytes: unreported });
+function report(spare?: ArrayBuffer): void {
+  port.postMessage({ type: 'written', bytes: unreported, spare } satisfies WriterMessage, spare ? [spare] : []);
   unreported = 0;
 }
 
@@ -85,6 +87,10 @@ function pump(): void {
     if (offset === head.length) {
       queue.shift();
       offset = 0;
+      if (recycle.has(head)) {
+        report(head.buffer as ArrayBuffer);
+        continue;
+      }
     }
     if (unreported >= 4 * IO_CHUNK || (offset === 0 && unreported > 0)) report();
   }
@@ -97,6 +103,7 @@ function portOnMessage(command: WriterCommand): void {
     switch (command.type) {
       case 'write':
         queue.push(command.data);
+        if (command.recycle) recycle.add(command.data);
         break;
       case 'carry':
         // The old inode's unread bytes go first, then the rest of the head.
