@@ -1,0 +1,292 @@
+/**
+ * Our HubClient against the Python re-creation of the comm-ipc server
+ * (test/fixtures/python/comm_ipc, started as
+ * `python3 -m comm_ipc.cli server --socket PATH`, which prints `READY <json>`).
+ * Skipped when python3 or its msgpack module is missing.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PipeIOError } from '../../lib/errors';
+import { HubClient } from '../../lib/hub/client/hub-client';
+import type { HubClientOptions } from '../../lib/hub/client/types';
+import { collect, deferred, expectCode, nextEvent, waitFor } from './client-fixture';
+
+const PYTHONPATH = path.resolve(__dirname, '../fixtures/python');
+
+function pythonUsable(): boolean {
+  const r = spawnSync('python3', ['-c', 'import msgpack, comm_ipc.server'], { env: { ...process.env, PYTHONPATH } });
+  return r.status === 0;
+}
+
+/** One Python hub process. */
+class PythonHub {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly info: { server_id: string },
+  ) {}
+
+  static start(socketPath: string, extra: string[] = []): Promise<PythonHub> {
+    const proc = spawn('python3', ['-m', 'comm_ipc.cli', 'server', '--socket', socketPath, ...extra], {
+      env: { ...process.env, PYTHONPATH },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`the Python hub did not print READY within 10 s: ${err}`));
+      }, 10_000);
+      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const line = out.split('\n').find((l) => l.startsWith('READY '));
+        if (!line) return;
+        clearTimeout(timer);
+        resolve(new PythonHub(proc, JSON.parse(line.slice(6)) as { server_id: string }));
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the Python hub exited with ${String(code)}: ${err}`));
+      });
+    });
+  }
+
+  /**
+   * Ends it (stdin EOF, then SIGKILL after 2 s: the fixture's shutdown can
+   * take 5 s once clients have come and gone); resolves on exit.
+   */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.stdin!.end();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+describe('HubClient against the Python comm-ipc server', function () {
+  this.timeout(20000);
+  let dir: string;
+  let socketPath: string;
+  let hub: PythonHub;
+  let clients: HubClient[] = [];
+  let seq = 0;
+
+  before(function () {
+    // Skipped only when the Python fixture cannot run here.
+    if (!pythonUsable()) this.skip();
+  });
+
+  async function client(options: HubClientOptions = {}, connect = true): Promise<HubClient> {
+    const c = new HubClient({ path: socketPath }, { clientId: `ts-${++seq}`, ...options });
+    clients.push(c);
+    if (connect) await c.connect();
+    return c;
+  }
+
+  async function startHub(extra: string[] = []): Promise<void> {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-'));
+    socketPath = path.join(dir, 'h.sock');
+    hub = await PythonHub.start(socketPath, ['--server-id', 'py-srv', ...extra]);
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+    await hub?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('default server', () => {
+    beforeEach(() => startHub());
+
+    it('identifies and adopts the server id', async () => {
+      const c = await client({ clientId: 'who' });
+      expect(c.clientId).to.equal('who');
+      expect(c.serverId).to.equal('py-srv');
+    });
+
+    it('refuses a duplicate id with PIPEIO_ERR_ID_IN_USE', async () => {
+      await client({ clientId: 'twin' });
+      await expectCode((await client({ clientId: 'twin' }, false)).connect(), 'PIPEIO_ERR_ID_IN_USE');
+    });
+
+    it('calls with exact values (Buffer, float, big int, nested)', async () => {
+      await (await (await client()).open('math')).addEvent('echo', async (msg) => msg.data);
+      const ch = await (await client()).open('math');
+      const value = { bin: Buffer.from([0, 255]), f: 1.5, big: 2n ** 60n, nested: [{ a: ['x', null, true] }] };
+      const res = await ch.call('echo', value);
+      const data = res.data as typeof value;
+      expect(Buffer.isBuffer(data.bin) && data.bin.equals(value.bin)).to.equal(true);
+      expect(data.f).to.equal(1.5);
+      expect(data.big).to.equal(2n ** 60n);
+      expect(data.nested).to.deep.equal(value.nested);
+      expect(res.path).to.deep.equal(['py-srv']);
+    });
+
+    it('maps a provider throw to PIPEIO_ERR_REMOTE and a missing provider to PIPEIO_ERR_NO_PROVIDER', async () => {
+      await (await (await client()).open('e')).addEvent('boom', async () => {
+        throw new Error('oops');
+      });
+      const ch = await (await client()).open('e');
+      expect((await expectCode(ch.call('boom'), 'PIPEIO_ERR_REMOTE')).remoteMessage).to.equal('oops');
+      expect((await expectCode(ch.call('none'), 'PIPEIO_ERR_NO_PROVIDER')).remoteMessage).to.equal('No provider for e:none');
+    });
+
+    it('leaves a call to a provider that died to its timeout (comm-ipc never answers it)', async () => {
+      const entered = deferred();
+      const p = await client({ autoReconnect: false });
+      await (await p.open('d')).addEvent('hang', () => {
+        entered.resolve();
+        return new Promise(() => undefined);
+      });
+      const ch = await (await client()).open('d');
+      const call = expectCode(ch.call('hang', null, { timeout: 300 }), 'PIPEIO_ERR_TIMEOUT');
+      await entered.promise;
+      await p.close();
+      await call;
+    });
+
+    it('streams chunks in order, ends, and raises a mid-stream error', async () => {
+      const p = await (await client()).open('s');
+      await p.addEvent('count', async function* (msg) {
+        for (let i = 0; i < (msg.data as number); i++) yield i;
+      });
+      await p.addEvent('bad', async function* () {
+        yield 'first';
+        throw new Error('oops');
+      });
+      const ch = await (await client()).open('s');
+      expect(await collect(ch.stream('count', 4))).to.deep.equal([0, 1, 2, 3]);
+      const got: unknown[] = [];
+      const err = await expectCode(
+        (async () => {
+          for await (const c of ch.stream('bad')) got.push(c.data);
+        })(),
+        'PIPEIO_ERR_REMOTE',
+      );
+      expect(got).to.deep.equal(['first']);
+      expect(err.remoteMessage).to.equal('oops');
+    });
+
+    it('broadcasts and sends', async () => {
+      const a = await (await client()).open('b');
+      const b = await (await client()).open('b');
+      const got: unknown[] = [];
+      b.onReceive('hello', (msg) => void got.push(['bc', msg.data]));
+      await b.addEvent('log', async (msg) => void got.push(['send', msg.data]));
+      await a.broadcast('hello', 'world');
+      await a.send('log', 'line');
+      await waitFor(() => got.length === 2, 'broadcast and send');
+      expect(got).to.deep.include.members([
+        ['bc', 'world'],
+        ['send', 'line'],
+      ]);
+    });
+
+    it('runs pub/sub with first/last notices', async () => {
+      const owner = await (await client()).open('ps');
+      const notices: string[] = [];
+      owner.onReceive('subscription.t.first', () => void notices.push('first'));
+      owner.onReceive('subscription.t.last', () => void notices.push('last'));
+      await owner.addSubscription('t', { title: 'T' });
+      const sub = await (await client()).open('ps');
+      const got: unknown[] = [];
+      await sub.subscribe('t', (msg) => void got.push(msg.data));
+      await waitFor(() => notices.length === 1, 'first');
+      await owner.publish('t', { n: 1 });
+      await waitFor(() => got.length === 1, 'publication');
+      expect(got).to.deep.equal([{ n: 1 }]);
+      const view = await sub.explore();
+      expect(view.subscriptions['t']).to.deep.equal({ owner: clients[0]!.clientId, returns: { title: 'T' } });
+      await sub.unsubscribe('t');
+      await waitFor(() => notices.length === 2, 'last');
+      expect(notices).to.deep.equal(['first', 'last']);
+    });
+
+    it('uses password channels with signed calls and broadcasts', async () => {
+      const owner = await client();
+      const och = await owner.open('vault');
+      await owner.setPassword('vault', 'pw');
+      await och.addEvent('add', async (msg) => (msg.data as number[]).reduce((x, y) => x + y, 0));
+      const seen: unknown[] = [];
+      och.onReceive('note', (msg) => void seen.push(msg.data));
+      const c = await client();
+      const err = await expectCode(c.open('vault'), 'PIPEIO_ERR_AUTH');
+      expect(err.message).to.contain('requires authentication');
+      await expectCode(c.open('vault', { password: 'bad' }), 'PIPEIO_ERR_AUTH');
+      const ch = await c.open('vault', { password: 'pw' });
+      expect((await ch.call('add', [1, 2.5])).data).to.equal(3.5);
+      await ch.broadcast('note', 'signed');
+      await waitFor(() => seen.length === 1, 'signed broadcast');
+      expect(seen).to.deep.equal(['signed']);
+    });
+
+    it('splits 4 concurrent group calls 2/2 (least-active) and lists members', async () => {
+      const hits: string[] = [];
+      const release: Array<() => void> = [];
+      for (const id of ['g1', 'g2']) {
+        await (await (await client({ clientId: id })).open('grp')).group('w').addEvent('job', () =>
+          new Promise((resolve) => {
+            hits.push(id);
+            release.push(() => resolve(id));
+          }),
+        );
+      }
+      const ch = await (await client()).open('grp');
+      const calls = [1, 2, 3, 4].map((n) => ch.group('w').call('job', n));
+      await waitFor(() => hits.length === 4, 'four routed calls');
+      for (const r of release) r();
+      const who = (await Promise.all(calls)).map((r) => r.data);
+      expect(who.filter((w) => w === 'g1')).to.have.length(2);
+      expect(who.filter((w) => w === 'g2')).to.have.length(2);
+      const members = await ch.listMembers();
+      expect(members.map((m) => m.id)).to.include.members(['g1', 'g2']);
+    });
+  });
+
+  describe('with a connection secret', () => {
+    beforeEach(() => startHub(['--secret', 'top-secret']));
+
+    it('answers the challenge, and refuses a wrong secret with PIPEIO_ERR_AUTH', async () => {
+      const ok = await client({ secret: 'top-secret' });
+      expect(ok.serverId).to.equal('py-srv');
+      const err = await expectCode((await client({ secret: 'nope' }, false)).connect(), 'PIPEIO_ERR_AUTH');
+      expect(err.remoteMessage).to.equal('Authentication failed');
+    });
+  });
+
+  describe('restart', () => {
+    beforeEach(() => startHub());
+
+    it('reconnects to a restarted Python hub and replays everything', async () => {
+      const p = await client({ clientId: 'prov' });
+      const ch = await p.open('r');
+      await ch.addEvent('ping', async () => 'pong');
+      await ch.group('w').addEvent('job', async () => 'job done');
+      await ch.addSubscription('news');
+      const s = await client({ clientId: 'subr' });
+      const sch = await s.open('r');
+      const news: unknown[] = [];
+      await sch.subscribe('news', (msg) => void news.push(msg.data));
+      const back = [nextEvent(p, 'reconnect', 15000), nextEvent(s, 'reconnect', 15000)];
+      const errors: PipeIOError[] = [];
+      p.on('error', (e) => errors.push(e));
+      s.on('error', (e) => errors.push(e));
+      await hub.stop();
+      hub = await PythonHub.start(socketPath, ['--server-id', 'py-srv2']);
+      await Promise.all(back);
+      expect(p.serverId).to.equal('py-srv2');
+      expect((await sch.call('ping')).data).to.equal('pong');
+      expect((await sch.group('w').call('job')).data).to.equal('job done');
+      await ch.publish('news', 'fresh');
+      await waitFor(() => news.length === 1, 'publication after restart');
+      expect(errors.filter((e) => e.code !== 'PIPEIO_ERR_CLOSED')).to.deep.equal([]);
+    });
+  });
+});
