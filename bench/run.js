@@ -1,12 +1,13 @@
 'use strict';
 /**
  * Benchmark runner (`npm run bench` = build + `node bench/run.js`).
- * Builds bench/c/*.c with cc, runs fifo-echo, stop-latency and pool-starvation, prints
+ * Builds bench/c/*.c with cc, runs fifo-echo, stop-latency, pool-starvation and the hub
+ * against nats-server (bench/hub.bench.js, which also writes bench/results/hub.json), prints
  * Markdown tables on stdout (progress on stderr) and writes bench/results/latest.json.
  *
- * Options: --only fifo,stop,pool   --reps N (fifo-echo, default 5)   --runs N (stop, default 5)
+ * Options: --only fifo,stop,pool,hub   --reps N (fifo-echo, default 5)   --runs N (stop, default 5)
  *          --servers c,naive,ours  --out FILE (default bench/results/latest.json)
- * A watchdog ends everything after 290 s.
+ * A watchdog ends everything after 290 s (plus 600 s when the hub bench runs).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -15,11 +16,14 @@ const u = require('./lib/util');
 const { fifoEcho, fifoEchoTable } = require('./fifo-echo.bench');
 const { stopLatency, stopLatencyTable } = require('./stop-latency.bench');
 const { poolStarvation, poolStarvationTable } = require('./pool-starvation.bench');
+const { hubBench, hubBenchTable } = require('./hub.bench');
+const hubProcs = require('./hub/procs');
 
 const WATCHDOG_MS = 290000;
+const HUB_WATCHDOG_MS = 600000;
 
 function parseArgs(argv) {
-  const o = { only: ['fifo', 'stop', 'pool'], out: path.join(__dirname, 'results', 'latest.json') };
+  const o = { only: ['fifo', 'stop', 'pool', 'hub'], out: path.join(__dirname, 'results', 'latest.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') o.only = argv[++i].split(',');
@@ -47,11 +51,13 @@ function meta() {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const watchdogMs = WATCHDOG_MS + (opts.only.includes('hub') ? HUB_WATCHDOG_MS : 0);
   const watchdog = setTimeout(() => {
-    console.error(`bench: watchdog: not done after ${WATCHDOG_MS / 1000} s, killing children`);
+    console.error(`bench: watchdog: not done after ${watchdogMs / 1000} s, killing children`);
     u.killAll();
+    hubProcs.killAll();
     process.exit(1);
-  }, WATCHDOG_MS);
+  }, watchdogMs);
   watchdog.unref();
 
   u.buildC();
@@ -80,6 +86,15 @@ async function main() {
     results.poolStarvation = r;
     out.push(`## libuv pool starvation (${r.windowMs / 1000} s window)\n`, poolStarvationTable(r), '');
   }
+  if (opts.only.includes('hub')) {
+    console.error('hub vs nats-server ...');
+    const r = await hubBench();
+    results.hub = r;
+    const hubOut = path.join(__dirname, 'results', 'hub.json');
+    fs.mkdirSync(path.dirname(hubOut), { recursive: true });
+    fs.writeFileSync(hubOut, JSON.stringify(r, null, 2) + '\n');
+    out.push(`## Hub vs nats-server ${r.meta.natsServer.replace(/^nats-server:\s*/, '')} (separate processes, hub over ${r.meta.hubTransport}; JSON: bench/results/hub.json)\n`, hubBenchTable(r), ...r.notes.map((n) => `\n_${n}_`), '');
+  }
   results.meta.totalSeconds = +((performance.now() - t0) / 1000).toFixed(1);
   results.meta.loadavgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
@@ -91,5 +106,6 @@ async function main() {
 main().catch((err) => {
   console.error(err);
   u.killAll();
+  hubProcs.killAll();
   process.exitCode = 1;
 });
