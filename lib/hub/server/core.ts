@@ -45,7 +45,23 @@ export interface CoreOptions {
 export interface CoreHooks {
   /** An error attributed to a client (also handled per errorPolicy). */
   onClientError?(err: PipeIOError, clientId: string | undefined): void;
+  /**
+   * Something members hold may have changed (a member came or left, or a
+   * frame of a state-changing type was handled). The federation rebuilds
+   * and announces this hub's state from it; called synchronously, so keep it cheap.
+   */
+  onStateChange?(): void;
 }
+
+/** Frame types that may change channels, providers, topics or passwords. */
+const STATE_TYPES: ReadonlySet<string> = new Set([
+  'register',
+  'set_password',
+  'add_subscription',
+  'remove_subscription',
+  'subscribe',
+  'unsubscribe',
+]);
 
 type Handler = (core: HubCore, from: Endpoint, frame: HubFrame) => void;
 
@@ -100,6 +116,7 @@ export class HubCore {
   /** Adds an identified member. */
   attach(ep: Endpoint): void {
     this.clients.set(ep.id, ep);
+    this.hooks.onStateChange?.();
   }
 
   /** Removes a member and everything it held (comm-ipc 1.3 step 4, without its quirks). */
@@ -107,6 +124,7 @@ export class HubCore {
     if (!this.clients.has(id)) return;
     cleanupClient(this, id);
     this.clients.delete(id);
+    this.hooks.onStateChange?.();
   }
 
   /**
@@ -126,15 +144,22 @@ export class HubCore {
       if (e?.code !== 'PIPEIO_ERR_PROTOCOL') throw err;
       const rid = requestIdOf(frame.fields);
       this.replyError(from, rid, e.message, e.code);
+    } finally {
+      if (STATE_TYPES.has(frame.type)) this.hooks.onStateChange?.();
     }
   }
 
   // -- delivery helpers ---------------------------------------------------
+  //
+  // Hub-made messages (replies, notices, errors, system pushes) go to local
+  // members only: each federated hub tells its own clients (lib/hub/federation).
+  // Routed frames (call, response, broadcast, send, publications) use
+  // deliverTo and reach members wherever they live.
 
-  /** Encodes and delivers `message` to member `id`; false if it is gone. */
+  /** Encodes and delivers `message` to local member `id`; false if it is gone or remote. */
   sendTo(id: string, message: object): boolean {
     const ep = this.clients.get(id);
-    return ep ? ep.deliver(encodeFrame(message)) : false;
+    return ep?.local ? ep.deliver(encodeFrame(message)) : false;
   }
 
   /** Delivers already-encoded bytes to member `id`. */
@@ -143,14 +168,16 @@ export class HubCore {
     return ep ? ep.deliver(frame) : false;
   }
 
-  /** Encodes once and delivers to every opener of `ch` but `except`. */
+  /** Encodes once and delivers to every local opener of `ch` but `except`. */
   notifyOpeners(ch: ChannelState | undefined, message: object, except?: string): void {
     if (!ch || ch.openers.size === 0) return;
     let frame: Buffer | undefined;
     for (const id of ch.openers) {
       if (id === except) continue;
+      const ep = this.clients.get(id);
+      if (!ep?.local) continue;
       frame ??= encodeFrame(message);
-      this.deliverTo(id, frame);
+      ep.deliver(frame);
     }
   }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { LB_POLICIES, type LbPolicy } from '../strategies';
 import type { ChannelPolicy, ErrorPolicy } from './core';
+import { resolveClusterOptions, type ClusterOptions, type NatsOptions, type ResolvedClusterOptions } from '../federation/options';
 
 export interface HubOptions {
   /** This hub's id, stamped into routed frames' `path`. @default 'srv-' + 8 hex chars */
@@ -30,9 +31,21 @@ export interface HubOptions {
   maxPendingCalls?: number;
   /** Most connections at once; more are refused. @default 10000 */
   maxConnections?: number;
+  /**
+   * Joins the hubs reachable through this NATS cluster into one channel space
+   * (docs/cluster.md): `servers` plus any NATS connection option. Needs the
+   * package `@nats-io/transport-node`, loaded only then. Without it the hub is local.
+   */
+  nats?: NatsOptions;
+  /** Federation tuning (subject prefix, heartbeats, timeouts); only with `nats`. */
+  cluster?: ClusterOptions;
 }
 
-export type ResolvedHubOptions = Required<Omit<HubOptions, 'secret'>> & { secret: string | undefined };
+export type ResolvedHubOptions = Required<Omit<HubOptions, 'secret' | 'nats' | 'cluster'>> & {
+  secret: string | undefined;
+  nats: NatsOptions | undefined;
+  cluster: ResolvedClusterOptions | undefined;
+};
 
 const CHANNEL_POLICIES: readonly ChannelPolicy[] = ['terminate', 'promote'];
 const ERROR_POLICIES: readonly ErrorPolicy[] = ['ignore', 'raise', 'broadcast'];
@@ -77,5 +90,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxQueueBytes: positive('maxQueueBytes', options.maxQueueBytes, 64 * 1024 * 1024),
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls, 65_536),
     maxConnections: positive('maxConnections', options.maxConnections, 10_000),
+    nats: options.nats,
+    cluster: resolveClusterOptions(options.nats, options.cluster),
   };
 }

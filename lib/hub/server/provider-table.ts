@@ -82,6 +82,20 @@ export class ProviderTable {
     return outcome;
   }
 
+  /** Every event entry, over all channels (the federation announces and reconciles them). */
+  *all(): IterableIterator<EventEntry> {
+    for (const events of this.byChannel.values()) yield* events.values();
+  }
+
+  /** Removes `id` from one event's providers (a remote hub withdrew it). */
+  remove(channel: string, event: string, id: string): void {
+    const events = this.byChannel.get(channel);
+    const entry = events?.get(event);
+    if (!events || !entry) return;
+    this.removeProvider(events, entry, id);
+    if (events.size === 0) this.byChannel.delete(channel);
+  }
+
   /** Removes `id` from one channel's providers (password change, terminate). */
   removeFromChannel(channel: string, id: string): void {
     const events = this.byChannel.get(channel);

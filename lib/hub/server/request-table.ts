@@ -56,6 +56,11 @@ export class RequestTable {
     return entry && entry.provider === responder ? entry : undefined;
   }
 
+  /** The call `caller` is waiting on under `requestId`, whoever owes it (federated responses). */
+  peek(caller: string, requestId: string): PendingCall | undefined {
+    return this.calls.get(callKey(caller, requestId));
+  }
+
   complete(key: string): void {
     const entry = this.calls.get(key);
     if (!entry) return;

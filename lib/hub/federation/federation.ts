@@ -1,0 +1,312 @@
+/**
+ * Federation: makes hubs on many machines one channel space through NATS.
+ * Owns the link (a {@link ClusterTransport}), the peer table, heartbeats,
+ * and this hub's announced state; the routing core sees other hubs' members
+ * as remote endpoints in its own tables (./reconcile.ts) and frames for them
+ * leave through one outbox (./remote-endpoint.ts).
+ *
+ *   idle --start()--> connecting --dial ok--> up <--reconnect-- down
+ *                          |                   \---disconnect--^  |
+ *                          \----------- stop() from any state -----> closed
+ *
+ * up:   hello + state published (peers answer with theirs), queued frames sent,
+ *       heartbeats every heartbeatInterval; a peer silent for peerTimeout is
+ *       dropped (its members detached: leave notices, provider-gone answers).
+ * down: calls in flight to remote providers fail at once (their frames or
+ *       answers may be lost with the broker), new frames for other hubs
+ *       queue, peers are kept (nobody can be judged) for linkDownGrace, then
+ *       dropped. Local clients keep being served throughout.
+ * stop(): bye published (peers drop us at once), link closed, remote members detached.
+ */
+import { pipeIOError, type PipeIOError } from '../../errors';
+import { nowSeconds, type HubCore } from '../server/core';
+import { handleBatch, type InboundStats } from './inbound';
+import type { ResolvedClusterOptions } from './options';
+import { dropHub, applyState, endpointsOf, type ReconcileContext } from './reconcile';
+import { Outbox } from './remote-endpoint';
+import { LocalView } from './snapshot';
+import type { ClusterTransport, LinkStatus } from './transport';
+import { controlSubject, decodeBatch, decodeControl, encodeBatch, encodeControl, inboxSubject, WIRE_VERSION, type BatchItem, type ControlMessage } from './wire';
+
+export type FederationState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
+
+/** What a federated hub reports through its 'cluster' event. */
+export type ClusterEvent =
+  | { type: 'link'; up: boolean }
+  | { type: 'peer'; hub: string; up: boolean; reason?: 'bye' | 'timeout' | 'restart' | 'link' }
+  | { type: 'error'; error: PipeIOError };
+
+interface Peer {
+  inst: string;
+  lastSeen: number;
+  seq: number;
+  ver: number;
+}
+
+export interface FederationStats {
+  peers: number;
+  remoteMembers: number;
+  queuedBytes: number;
+  droppedFrames: number;
+}
+
+export class Federation {
+  private readonly core: HubCore;
+  private readonly opts: ResolvedClusterOptions;
+  private readonly transport: ClusterTransport;
+  private readonly emit: (ev: ClusterEvent) => void;
+  private readonly inst = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  private readonly peers = new Map<string, Peer>();
+  private readonly view: LocalView;
+  private readonly outbox: Outbox;
+  private readonly ctx: ReconcileContext;
+  private readonly inbound: InboundStats = { dropped: 0 };
+  private stateValue: FederationState = 'idle';
+  private seq = 0;
+  private ver = 0;
+  private lastState: Buffer | undefined;
+  private stateScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private downSince = 0;
+
+  constructor(core: HubCore, opts: ResolvedClusterOptions, transport: ClusterTransport, emit: (ev: ClusterEvent) => void) {
+    this.core = core;
+    this.opts = opts;
+    this.transport = transport;
+    this.emit = emit;
+    this.view = new LocalView(core);
+    this.outbox = new Outbox(
+      {
+        send: (hub, items) => this.sendBatch(hub, items),
+        linkUp: () => this.stateValue === 'up',
+        onOverflow: () => this.failRemoteCalls('the cluster link is down and the queue for other hubs overflowed'),
+      },
+      opts.maxQueueBytes,
+    );
+    this.ctx = {
+      core,
+      view: this.view,
+      outbox: this.outbox,
+      onConflict: (id, hub) => this.error(`hub ${hub} announced ${id}, which is already a member elsewhere; ignored`),
+    };
+  }
+
+  get state(): FederationState {
+    return this.stateValue;
+  }
+
+  stats(): FederationStats {
+    let remoteMembers = 0;
+    for (const ep of this.core.clients.values()) if (!ep.local) remoteMembers++;
+    return { peers: this.peers.size, remoteMembers, queuedBytes: this.outbox.bytes, droppedFrames: this.inbound.dropped };
+  }
+
+  /** Starts dialling in the background; local service never waits for it. */
+  start(): void {
+    if (this.stateValue !== 'idle') return;
+    this.stateValue = 'connecting';
+    this.transport.subscribe(controlSubject(this.opts.subjectPrefix), (d) => this.onControl(d));
+    this.transport.subscribe(inboxSubject(this.opts.subjectPrefix, this.core.serverId), (d) => this.onBatch(d));
+    this.timer = setInterval(() => this.tick(), Math.min(this.opts.heartbeatInterval, 250));
+    this.timer.unref();
+    this.transport
+      .connect(
+        (s) => this.onLink(s),
+        (err) => this.error(`NATS: ${err.message}`, err),
+      )
+      .then(
+        () => {
+          if (this.stateValue === 'connecting') this.onLink('up');
+        },
+        (err: Error) => this.error(`NATS: ${err.message}`, err),
+      );
+  }
+
+  /** Local state may have changed: announce it once this tick's changes are done. */
+  onLocalChange(): void {
+    if (this.stateScheduled || this.stateValue === 'idle' || this.stateValue === 'closed') return;
+    this.stateScheduled = true;
+    setImmediate(() => {
+      this.stateScheduled = false;
+      this.publishState(false);
+    });
+  }
+
+  private onLink(status: LinkStatus): void {
+    if (this.stateValue === 'closed') return;
+    if (status === 'down') {
+      if (this.stateValue !== 'up') return;
+      this.stateValue = 'down';
+      this.downSince = Date.now();
+      this.emit({ type: 'link', up: false });
+      this.failRemoteCalls('the cluster link was lost before the answer came');
+      return;
+    }
+    if (this.stateValue === 'up') return;
+    this.stateValue = 'up';
+    const now = Date.now();
+    for (const p of this.peers.values()) p.lastSeen = now; // judge them again from now
+    this.emit({ type: 'link', up: true });
+    this.publishControl({ k: 'hello' });
+    this.publishState(true);
+    this.outbox.flush();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.stateValue === 'up') {
+      if (now - this.lastHeartbeat >= this.opts.heartbeatInterval) {
+        this.lastHeartbeat = now;
+        this.publishControl({ k: 'hb', seq: ++this.seq, ver: this.ver });
+      }
+      for (const [hub, p] of this.peers) if (now - p.lastSeen > this.opts.peerTimeout) this.dropPeer(hub, 'timeout');
+    } else if (this.stateValue === 'down' && now - this.downSince > this.opts.linkDownGrace) {
+      for (const hub of [...this.peers.keys()]) this.dropPeer(hub, 'link');
+    }
+  }
+
+  private lastHeartbeat = 0;
+
+  private publishState(force: boolean): void {
+    if (this.stateValue === 'closed' || this.stateValue === 'idle') return;
+    const state = this.view.build();
+    const bytes = Buffer.from(encodeControl({ v: WIRE_VERSION, hub: this.core.serverId, inst: this.inst, k: 'state', seq: 0, ver: 0, state }));
+    if (this.lastState && bytes.equals(this.lastState) && !force) return;
+    if (!this.lastState || !bytes.equals(this.lastState)) this.ver++;
+    this.lastState = bytes;
+    this.publishControl({ k: 'state', seq: ++this.seq, ver: this.ver, state });
+  }
+
+  private publishControl(body: { k: 'hello' } | { k: 'bye' } | { k: 'hb'; seq: number; ver: number } | { k: 'state'; seq: number; ver: number; state: ReturnType<LocalView['build']> }): void {
+    if (this.stateValue !== 'up') return;
+    const message = { v: WIRE_VERSION, hub: this.core.serverId, inst: this.inst, ...body } as ControlMessage;
+    try {
+      this.transport.publish(controlSubject(this.opts.subjectPrefix), encodeControl(message));
+    } catch (err) {
+      this.error(`publishing ${body.k} failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  private sendBatch(hub: string, items: BatchItem[]): void {
+    try {
+      this.transport.publish(inboxSubject(this.opts.subjectPrefix, hub), encodeBatch(this.core.serverId, this.inst, items));
+    } catch (err) {
+      // Typically a batch over NATS' max_payload: the calls in it cannot be delivered.
+      this.error(`sending ${items.length} frame(s) to hub ${hub} failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  private onControl(data: Uint8Array): void {
+    let m: ControlMessage;
+    try {
+      m = decodeControl(data);
+    } catch (err) {
+      this.error((err as Error).message, err);
+      return;
+    }
+    if (m.hub === this.core.serverId || m.v !== WIRE_VERSION) {
+      if (m.hub === this.core.serverId && m.inst !== this.inst) this.error(`another hub uses the id ${m.hub}`);
+      return;
+    }
+    if (m.k === 'bye') {
+      if (this.peers.get(m.hub)?.inst === m.inst) this.dropPeer(m.hub, 'bye');
+      return;
+    }
+    if (m.k === 'hello') {
+      this.publishState(true);
+      return;
+    }
+    let peer = this.peers.get(m.hub);
+    if (peer && peer.inst !== m.inst) {
+      this.dropPeer(m.hub, 'restart');
+      peer = undefined;
+    }
+    if (!peer) {
+      peer = { inst: m.inst, lastSeen: Date.now(), seq: 0, ver: -1 };
+      this.peers.set(m.hub, peer);
+      this.emit({ type: 'peer', hub: m.hub, up: true });
+    }
+    if (m.seq <= peer.seq) return; // reordered or repeated
+    peer.seq = m.seq;
+    peer.lastSeen = Date.now();
+    if (m.k === 'state') {
+      peer.ver = m.ver;
+      applyState(this.ctx, m.hub, m.state);
+    } else if (m.ver !== peer.ver) {
+      this.publishControl({ k: 'hello' }); // we missed a state: ask again
+    }
+  }
+
+  private onBatch(data: Uint8Array): void {
+    try {
+      const batch = decodeBatch(data);
+      handleBatch(this.ctx, batch, this.inbound);
+    } catch (err) {
+      this.inbound.dropped++;
+      this.error((err as Error).message, err);
+    }
+  }
+
+  private dropPeer(hub: string, reason: 'bye' | 'timeout' | 'restart' | 'link'): void {
+    if (!this.peers.delete(hub)) return;
+    dropHub(this.ctx, hub);
+    this.emit({ type: 'peer', hub, up: false, reason });
+  }
+
+  /** Answers every call waiting on a provider of another hub with PIPEIO_ERR_FEDERATION. */
+  private failRemoteCalls(why: string): void {
+    for (const ep of [...this.core.clients.values()]) {
+      if (ep.local) continue;
+      for (const call of this.core.requests.dropProvider(ep.id)) {
+        this.core.sendTo(call.caller, {
+          type: 'response',
+          request_id: call.requestId,
+          channel: call.channel,
+          event: call.event,
+          sender_id: 'server',
+          server_id: this.core.serverId,
+          origin_server_id: this.core.serverId,
+          timestamp: nowSeconds(),
+          target_id: call.caller,
+          is_stream: false,
+          is_final: true,
+          error: `Call to ${call.channel}:${call.event} failed: ${why}`,
+          code: 'PIPEIO_ERR_FEDERATION',
+        });
+      }
+    }
+  }
+
+  private error(message: string, cause?: unknown): void {
+    this.emit({ type: 'error', error: pipeIOError('PIPEIO_ERR_FEDERATION', message, cause === undefined ? undefined : { cause }) });
+  }
+
+  /** Leaves the cluster: bye, flush (bounded), close; remote members are detached. Idempotent. */
+  async stop(flushTimeout = 1000): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    const wasUp = this.stateValue === 'up';
+    if (wasUp) {
+      this.outbox.flush();
+      this.publishControl({ k: 'bye' });
+    }
+    this.stateValue = 'closed';
+    if (this.timer) clearInterval(this.timer);
+    if (wasUp) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.transport.flush().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          t = setTimeout(resolve, flushTimeout);
+        }),
+      ]);
+      clearTimeout(t);
+    }
+    await this.transport.close().catch(() => undefined);
+    for (const hub of [...this.peers.keys()]) {
+      this.peers.delete(hub);
+      for (const ep of endpointsOf(this.core, hub)) this.core.detach(ep.id);
+    }
+    this.outbox.clear();
+  }
+}
+
