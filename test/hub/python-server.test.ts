@@ -69,12 +69,79 @@ class PythonHub {
   }
 }
 
+type Line = Record<string, unknown>;
+
+/** A Python comm-ipc client, driven over JSON lines (`python3 -m comm_ipc.cli client`). */
+class PythonClient {
+  private readonly lines: Line[] = [];
+  private seq = 0;
+
+  private constructor(readonly proc: ChildProcess) {
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) this.lines.push(JSON.parse(line) as Line);
+      }
+    });
+    proc.stderr!.resume();
+  }
+
+  static async start(socketPath: string, clientId: string): Promise<PythonClient> {
+    const proc = spawn('python3', ['-m', 'comm_ipc.cli', 'client', '--socket', socketPath, '--client-id', clientId], {
+      env: { ...process.env, PYTHONPATH },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const c = new PythonClient(proc);
+    const ready = await c.next((l) => l['event'] === 'ready' || l['event'] === 'connect_error');
+    if (ready['event'] !== 'ready') throw new Error(`the Python client did not connect: ${JSON.stringify(ready)}`);
+    return c;
+  }
+
+  /** Runs one driver command; resolves with its reply line ({ ok, result | error }). */
+  async op(cmd: Line): Promise<Line> {
+    const id = ++this.seq;
+    this.proc.stdin!.write(`${JSON.stringify({ id, ...cmd })}\n`);
+    return this.next((l) => l['id'] === id);
+  }
+
+  /** Like op(), but fails unless ok; resolves with the result. */
+  async ok(cmd: Line): Promise<unknown> {
+    const reply = await this.op(cmd);
+    if (reply['ok'] !== true) throw new Error(`${JSON.stringify(cmd)} failed: ${JSON.stringify(reply)}`);
+    return reply['result'];
+  }
+
+  async next(match: (l: Line) => boolean, timeout = 10000): Promise<Line> {
+    let found: Line | undefined;
+    await waitFor(() => {
+      const i = this.lines.findIndex(match);
+      if (i >= 0) found = this.lines.splice(i, 1)[0];
+      return found !== undefined;
+    }, 'a line from the Python client', timeout);
+    return found!;
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.stdin!.end();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
 describe('HubClient against the Python comm-ipc server', function () {
   this.timeout(20000);
   let dir: string;
   let socketPath: string;
   let hub: PythonHub;
   let clients: HubClient[] = [];
+  let pyClients: PythonClient[] = [];
   let seq = 0;
 
   before(function () {
@@ -95,9 +162,17 @@ describe('HubClient against the Python comm-ipc server', function () {
     hub = await PythonHub.start(socketPath, ['--server-id', 'py-srv', ...extra]);
   }
 
+  async function pyClient(id: string): Promise<PythonClient> {
+    const c = await PythonClient.start(socketPath, id);
+    pyClients.push(c);
+    return c;
+  }
+
   afterEach(async () => {
     await Promise.all(clients.map((c) => c.close()));
     clients = [];
+    await Promise.all(pyClients.map((c) => c.stop()));
+    pyClients = [];
     await hub?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -247,6 +322,81 @@ describe('HubClient against the Python comm-ipc server', function () {
       expect(who.filter((w) => w === 'g2')).to.have.length(2);
       const members = await ch.listMembers();
       expect(members.map((m) => m.id)).to.include.members(['g1', 'g2']);
+    });
+  });
+
+  describe('with Python clients', () => {
+    beforeEach(() => startHub());
+
+    async function passwordChannel(): Promise<HubClient> {
+      const owner = await client({ clientId: 'owner' });
+      await owner.open('pv');
+      await owner.setPassword('pv', 'pw');
+      return owner;
+    }
+
+    it('calls a Python provider on a password channel (Python verifies our signature)', async () => {
+      await passwordChannel();
+      const py = await pyClient('py-prov');
+      await py.ok({ op: 'open', channel: 'pv', password: 'pw' });
+      await py.ok({ op: 'add_event', channel: 'pv', event: 'add', handler: 'add' });
+      const ch = await (await client()).open('pv', { password: 'pw' });
+      expect((await ch.call('add', { a: 1, b: 2 })).data).to.equal(3);
+      expect((await ch.call('add', { a: 1.5, b: 2.25 })).data).to.equal(3.75);
+      expect((await ch.call('add', { a: 'ü', b: '✓' })).data).to.equal('ü✓');
+    });
+
+    it('serves a signed Python call whose data holds integral floats (type-exact verification)', async () => {
+      await passwordChannel();
+      const ch = await (await client({ clientId: 'ts-prov' })).open('pv', { password: 'pw' });
+      const seen: unknown[] = [];
+      await ch.addEvent('echo', async (msg) => {
+        seen.push(msg.data);
+        return 'verified';
+      });
+      const py = await pyClient('py-caller');
+      await py.ok({ op: 'open', channel: 'pv', password: 'pw' });
+      const data = { x: { $float: 2.0 }, y: [1, { $float: 0.5 }, { $float: 1e16 }], s: 'é' };
+      expect(await py.ok({ op: 'call', channel: 'pv', event: 'echo', data })).to.equal('verified');
+      expect(seen).to.deep.equal([{ x: 2, y: [1, 0.5, 1e16], s: 'é' }]);
+    });
+
+    it('exchanges signed broadcasts with a Python client both ways', async () => {
+      await passwordChannel();
+      const c = await client();
+      const ch = await c.open('pv', { password: 'pw' });
+      const got: unknown[] = [];
+      ch.onReceive('note', (msg) => void got.push(msg.data));
+      const dropped: unknown[] = [];
+      c.on('dropped', (msg) => dropped.push(msg.data));
+      const py = await pyClient('py-bc');
+      await py.ok({ op: 'open', channel: 'pv', password: 'pw' });
+      await py.ok({ op: 'on_receive', channel: 'pv', event: 'note' });
+      await py.ok({ op: 'broadcast', channel: 'pv', event: 'note', data: { v: { $float: 3.0 } } });
+      await waitFor(() => got.length === 1, 'the Python broadcast');
+      expect(got).to.deep.equal([{ v: 3 }]);
+      await ch.broadcast('note', { from: 'ts', n: 1.25 });
+      const line = await py.next((l) => l['event'] === 'receive');
+      expect(line['data']).to.deep.equal({ from: 'ts', n: 1.25 });
+      expect(dropped).to.deep.equal([]);
+    });
+
+    it('streams across languages in both directions', async () => {
+      const py = await pyClient('py-stream');
+      await py.ok({ op: 'open', channel: 'st' });
+      await py.ok({ op: 'add_event', channel: 'st', event: 'count', handler: 'stream_n' });
+      const ch = await (await client()).open('st');
+      expect(await collect(ch.stream('count', { n: 3 }))).to.deep.equal([0, 1, 2]);
+      await ch.addEvent('letters', async function* () {
+        yield 'a';
+        yield 'b';
+      });
+      await ch.addEvent('single', async () => 'one');
+      expect(await py.ok({ op: 'stream', channel: 'st', event: 'letters', timeout: 5 })).to.deep.equal(['a', 'b']);
+      // Our is_final on single responses ends a Python stream() of a plain handler.
+      expect(await py.ok({ op: 'stream', channel: 'st', event: 'single', timeout: 5 })).to.deep.equal(['one']);
+      const err = await expectCode(ch.call('count', 'not a number'), 'PIPEIO_ERR_REMOTE');
+      expect(err.remoteMessage).to.be.a('string');
     });
   });
 

@@ -329,16 +329,16 @@ export class HubChannel {
   // -- incoming (called by the client) -----------------------------------
 
   /** @internal */
-  async handleCall(msg: HubMessage): Promise<void> {
+  async handleCall(msg: HubMessage, payload?: Buffer): Promise<void> {
     const reg = typeof msg.event === 'string' ? this.events.get(msg.event) : undefined;
-    await serveCall(this.host, this.name, reg, msg, await this.messageKey().catch(() => undefined));
+    await serveCall(this.host, this.name, reg, msg, await this.messageKey().catch(() => undefined), payload);
   }
 
   /** @internal broadcast / send / receive. */
-  async handleDelivery(msg: HubMessage): Promise<void> {
+  async handleDelivery(msg: HubMessage, payload?: Buffer): Promise<void> {
     if (msg.type === 'broadcast' || msg.type === 'send') {
       const key = await this.messageKey().catch(() => undefined);
-      if (key && !verifyEnvelope(key, msg)) {
+      if (key && !verifyEnvelope(key, msg, payload)) {
         const reason = pipeIOError('PIPEIO_ERR_INVALID_SIGNATURE', `Invalid signature for channel ${this.name}`);
         this.host.emitDropped(msg, reason);
         return;

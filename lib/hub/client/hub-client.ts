@@ -199,7 +199,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.generation++;
     this.ready = false;
     const link: HubLink = new HubLink(socket, this.options.maxFrameSize, {
-      onFrame: (msg) => this.onFrame(link, msg),
+      onFrame: (msg, payload) => this.onFrame(link, msg, payload),
       onClose: (err) => this.onLinkClose(link, err),
     });
     this.link = link;
@@ -242,7 +242,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     }
   }
 
-  private onFrame(link: HubLink, msg: HubMessage): void {
+  private onFrame(link: HubLink, msg: HubMessage, payload: Buffer): void {
     if (link !== this.link) return;
     if (!this.ready) {
       this.onHandshakeFrame(link, msg);
@@ -271,13 +271,13 @@ export class HubClient extends EventEmitter<HubClientEvents> {
         return;
       }
       case 'call':
-        if (ch) void ch.handleCall(msg);
+        if (ch) void ch.handleCall(msg, payload);
         else void serveCall(this.host, String(msg.channel), undefined, msg, undefined);
         return;
       case 'broadcast':
       case 'send':
       case 'receive':
-        if (ch) void ch.handleDelivery(msg);
+        if (ch) void ch.handleDelivery(msg, payload);
         return;
       case 'channel_sync':
         ch?.handleSync(msg);

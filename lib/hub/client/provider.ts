@@ -55,6 +55,7 @@ function messageOf(err: unknown): string {
  *
  * @param key The channel's message key, if it has a password: non-stream
  *   calls must carry a valid signature (comm-ipc does not check streams).
+ * @param payload The call's raw payload, for a type-exact signature check.
  */
 export async function serveCall(
   host: ProviderHost,
@@ -62,6 +63,7 @@ export async function serveCall(
   reg: Registration | undefined,
   msg: HubMessage,
   key: Buffer | undefined,
+  payload?: Buffer,
 ): Promise<void> {
   const requestId = msg.request_id;
   if (typeof requestId !== 'string' || requestId === '') return;
@@ -75,7 +77,7 @@ export async function serveCall(
     return;
   }
   if (!reg.isStream) {
-    if (key && !verifyEnvelope(key, msg)) {
+    if (key && !verifyEnvelope(key, msg, payload)) {
       reply({ error: `Invalid signature for channel ${channel}` });
       return;
     }

@@ -10,6 +10,7 @@
 import { pipeIOError } from '../../errors';
 import type { HubMessage } from '../protocol/messages';
 import { signFrame, verifyFrame } from '../security/signing';
+import { decodeSigningView } from './signing-view';
 
 /** Unix seconds, an integer (CommData requires one). */
 export function nowSeconds(): number {
@@ -74,13 +75,26 @@ export function buildEnvelope(f: EnvelopeFields, key: Buffer | undefined): Recor
  * Checks a received frame the way a comm-ipc receiver does: every signable
  * key present (absent ones as their CommData defaults), then HMAC over the
  * canonical JSON.
+ *
+ * @param payload The frame's raw MessagePack payload: `data` is then read
+ *   type-exact from it ({@link decodeSigningView}), so a float 1.0 signed by
+ *   Python verifies. Without it, `msg.data` is used (integral floats lost).
  */
-export function verifyEnvelope(key: Buffer, msg: HubMessage): boolean {
+export function verifyEnvelope(key: Buffer, msg: HubMessage, payload?: Buffer): boolean {
+  let data: unknown = msg.data;
+  if (payload) {
+    try {
+      const view = decodeSigningView(payload);
+      if (view) data = view.get('data');
+    } catch {
+      return false;
+    }
+  }
   const norm: Record<string, unknown> = {
     sender_id: msg.sender_id ?? '',
     channel: msg.channel ?? '',
     event: msg.event ?? '',
-    data: msg.data === undefined ? null : msg.data,
+    data: data === undefined ? null : data,
     timestamp: msg.timestamp,
     request_id: msg.request_id ?? null,
     target_id: msg.target_id ?? null,

@@ -59,7 +59,8 @@ export function dialHub(address: HubClientAddress, timeout: number): Promise<net
 }
 
 export interface LinkHandlers {
-  onFrame(msg: HubMessage): void;
+  /** A decoded frame, with its raw payload (for type-exact signature checks). */
+  onFrame(msg: HubMessage, payload: Buffer): void;
   /** Called once, when the socket is gone (err undefined after close()). */
   onClose(err: PipeIOError | undefined): void;
 }
@@ -161,7 +162,7 @@ export class HubLink {
         this.destroy(err as PipeIOError);
         return;
       }
-      this.handlers.onFrame(msg);
+      this.handlers.onFrame(msg, payload);
     }
   }
 
