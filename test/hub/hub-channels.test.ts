@@ -149,6 +149,11 @@ describe('Hub channels', () => {
       await a.next((f) => f['action'] === 'leave' && f['owner'] === 'R');
       const after = await a.request({ type: 'list_members', channel: 'c', request_id: 'l2' });
       expect((after['data'] as { members: unknown[] }).members).to.deep.equal([{ id: 'A', mode: 'client', is_local: true, path: [] }]);
+      // comm-ipc's bridge never re-announces after a reconnect: the same bridge id gets its members back
+      await fx.client('br-c1', 'bridge');
+      expect(await a.next((f) => f['action'] === 'join' && f['owner'] === 'R')).to.deep.include({ is_local: false, path: ['S2'] });
+      const back = await a.request({ type: 'list_members', channel: 'c', request_id: 'l3' });
+      expect((back['data'] as { members: Array<{ id: string }> }).members.map((m) => m.id)).to.include('R');
     });
   });
 

@@ -7,7 +7,8 @@
 import { Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { ChannelState } from './channel-table';
-import { forgetMember } from './handle-bridge';
+import { forgetMember, restoreRoute } from './handle-bridge';
+import type { RemoteRoute } from './remote-routes';
 import { leaveUpdate } from './handle-register';
 import { notifyOwner } from './handle-pubsub';
 
@@ -61,11 +62,16 @@ export function cleanupClient(core: HubCore, id: string): void {
     core.topics.dropIfEmpty(topic);
   }
   core.challenges.dropClient(id);
-  // A bridge's routes die with it (comm-ipc keeps ghost members forever).
+  // A bridge's members leave with it (comm-ipc keeps ghost members forever),
+  // parked for a while in case the same bridge reconnects.
+  const parked: Array<[string, RemoteRoute, string[]]> = [];
   for (const remoteId of core.remotes.routedBy(id)) {
+    const route = core.remotes.routes.get(remoteId)!;
+    parked.push([remoteId, route, core.remotes.channelsOf(remoteId)]);
     core.remotes.routes.delete(remoteId);
     forgetMember(core, remoteId);
   }
+  if (mode === 'bridge') core.remotes.park(id, parked);
 }
 
 /** channelPolicy 'terminate' (4.3): everyone left gets the error and loses the channel. */
@@ -76,4 +82,9 @@ export function terminate(core: HubCore, ch: ChannelState): void {
     core.providers.removeFromChannel(ch.name, member);
   }
   core.channels.clearMembers(ch);
+}
+
+/** A bridge that reconnects within the grace period gets its parked members back. */
+export function restoreBridge(core: HubCore, bridgeId: string): void {
+  for (const [id, route, channels] of core.remotes.unpark(bridgeId)) restoreRoute(core, id, route, channels);
 }

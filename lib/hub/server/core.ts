@@ -27,7 +27,7 @@ import { handleRegister, handleSetPassword } from './handle-register';
 import { handleCall, handleResponse, handleBroadcast, handleSend } from './handle-routed';
 import { handleAddSubscription, handleRemoveSubscription, handleSubscribe, handleUnsubscribe, handlePublish } from './handle-pubsub';
 import { handleAnnounceRemote, handleForgetRemote, handleListMembers } from './handle-bridge';
-import { cleanupClient } from './cleanup';
+import { cleanupClient, restoreBridge } from './cleanup';
 
 export type ChannelPolicy = 'terminate' | 'promote';
 export type ErrorPolicy = 'ignore' | 'raise' | 'broadcast';
@@ -116,6 +116,7 @@ export class HubCore {
   /** Adds an identified member. */
   attach(ep: Endpoint): void {
     this.clients.set(ep.id, ep);
+    if (ep.mode === 'bridge') restoreBridge(this, ep.id);
     this.hooks.onStateChange?.();
   }
 

@@ -8,6 +8,7 @@ import type { HubFrame } from '../protocol/codec';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { fieldError, optString, reqString, requestIdOf } from './fields';
+import type { RemoteRoute } from './remote-routes';
 
 export function handleListMembers(core: HubCore, from: Endpoint, frame: HubFrame): void {
   const rid = requestIdOf(frame.fields);
@@ -46,20 +47,31 @@ export function handleAnnounceRemote(core: HubCore, from: Endpoint, frame: HubFr
     const existing = core.remotes.routes.get(id);
     if (existing && existing.path.length > 0 && path.length >= existing.path.length) continue;
     core.remotes.routes.set(id, { bridge: from.id, path, mode });
-    if (channel !== undefined) {
-      core.remotes.addMember(channel, id);
-      core.notifyOpeners(core.channels.get(channel), {
-        type: 'metadata_update',
-        stype: 'membership',
-        action: 'join',
-        owner: id,
-        mode,
-        channel,
-        is_local: false,
-        path,
-      });
-    }
+    if (channel !== undefined) joinRemote(core, channel, id, mode, path);
   }
+}
+
+function joinRemote(core: HubCore, channel: string, id: string, mode: string, path: string[]): void {
+  core.remotes.addMember(channel, id);
+  core.notifyOpeners(core.channels.get(channel), {
+    type: 'metadata_update',
+    stype: 'membership',
+    action: 'join',
+    owner: id,
+    mode,
+    channel,
+    is_local: false,
+    path,
+  });
+}
+
+/** Puts back a parked route, unless a local member or a shorter route took the id meanwhile. */
+export function restoreRoute(core: HubCore, id: string, route: RemoteRoute, channels: string[]): void {
+  if (core.clients.has(id)) return;
+  const existing = core.remotes.routes.get(id);
+  if (existing && existing.path.length <= route.path.length) return;
+  core.remotes.routes.set(id, route);
+  for (const channel of channels) joinRemote(core, channel, id, route.mode, route.path);
 }
 
 export function handleForgetRemote(core: HubCore, from: Endpoint, frame: HubFrame): void {

@@ -219,6 +219,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const now = Date.now();
     for (const conn of this.connections) conn.checkTimeouts(now);
     this.core.challenges.sweep(now);
+    this.core.remotes.sweep(now);
   }
 
   /** Stops listening and closes every connection. Idempotent; concurrent calls share one promise. */

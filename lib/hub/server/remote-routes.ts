@@ -1,8 +1,22 @@
 /**
  * Members announced by comm-ipc bridges (3.1.14-15, 8.3): remote id -> the
  * bridge that announced it and the hub path to it, plus per-channel remote
- * member sets. Unlike comm-ipc, a bridge's routes go when the bridge does.
+ * member sets. Unlike comm-ipc, a bridge's routes go when the bridge does;
+ * they are parked for {@link BRIDGE_ROUTE_GRACE_MS} so that a bridge that
+ * reconnects with the same id (comm-ipc's bridge never re-announces after a
+ * reconnect) gets them back.
  */
+
+/** How long a departed bridge's routes are kept for its return: two heartbeats and a margin. */
+export const BRIDGE_ROUTE_GRACE_MS = 65_000;
+/** Bridges whose routes are parked at once; the oldest is dropped beyond. */
+const MAX_PARKED_BRIDGES = 64;
+
+/** A departed bridge's routes and channel memberships, waiting for it. */
+export interface ParkedRoutes {
+  readonly routes: Array<[id: string, route: RemoteRoute, channels: string[]]>;
+  readonly expiresAt: number;
+}
 export interface RemoteRoute {
   readonly bridge: string;
   readonly path: string[];
@@ -12,6 +26,33 @@ export interface RemoteRoute {
 export class RemoteRoutes {
   readonly routes = new Map<string, RemoteRoute>();
   private readonly members = new Map<string, Set<string>>();
+  private readonly parked = new Map<string, ParkedRoutes>();
+
+  /** Keeps what `bridge` announced, for its return within the grace period. */
+  park(bridge: string, routes: ParkedRoutes['routes'], now = Date.now()): void {
+    if (routes.length === 0) return;
+    if (this.parked.size >= MAX_PARKED_BRIDGES) this.parked.delete(this.parked.keys().next().value as string);
+    this.parked.set(bridge, { routes, expiresAt: now + BRIDGE_ROUTE_GRACE_MS });
+  }
+
+  /** Takes back what `bridge` left parked, if still fresh. */
+  unpark(bridge: string, now = Date.now()): ParkedRoutes['routes'] {
+    const entry = this.parked.get(bridge);
+    this.parked.delete(bridge);
+    return entry && entry.expiresAt > now ? entry.routes : [];
+  }
+
+  /** Drops expired parked routes. */
+  sweep(now = Date.now()): void {
+    for (const [bridge, entry] of this.parked) if (entry.expiresAt <= now) this.parked.delete(bridge);
+  }
+
+  /** Channels `id` is a remote member of. */
+  channelsOf(id: string): string[] {
+    const out: string[] = [];
+    for (const [channel, set] of this.members) if (set.has(id)) out.push(channel);
+    return out;
+  }
 
   membersOf(channel: string): Set<string> | undefined {
     return this.members.get(channel);
