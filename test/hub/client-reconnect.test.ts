@@ -119,6 +119,19 @@ describe('HubClient link loss, reconnect, close', () => {
     expect(errors.map((e) => e.code)).to.include('PIPEIO_ERR_AUTH');
   });
 
+  it("stops reconnecting on 'Invalid channel password' during the replay", async () => {
+    const owner = await fx.client({ clientId: 'owner' });
+    await owner.open('vault');
+    await owner.setPassword('vault', 'pw');
+    const closed = nextEvent(owner, 'close', 10000);
+    const errors: PipeIOError[] = [];
+    owner.on('error', (err) => errors.push(err));
+    await fx.restartHub({ channelPasswords: { vault: 'changed' } });
+    await closed;
+    const auth = errors.find((e) => e.code === 'PIPEIO_ERR_AUTH');
+    expect(auth?.remoteMessage).to.equal('Invalid channel password');
+  });
+
   it('connect() after a drop without autoReconnect replays the channels', async () => {
     const p = await fx.client({ clientId: 'manual', autoReconnect: false });
     await (await p.open('m')).addEvent('ping', async () => 'pong');

@@ -10,7 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pipeIOError, type PipeIOError } from '../../errors';
-import { RESERVED_CHANNEL, SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
+import { SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
+import { checkEventName, checkName } from './names';
+import { RemoteSchemas } from './schemas';
 import { channelProof, deriveMessageKey } from '../security/signing';
 import { HubGroup } from './group';
 import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
@@ -44,31 +46,6 @@ export interface ChannelHost extends ProviderHost, StreamHost {
 /** Replay errors that end the attempt (the others are refusals of one item, reported). */
 const LINK_FAILURES: ReadonlySet<string> = new Set(['PIPEIO_ERR_AUTH', 'PIPEIO_ERR_CONNECTION', 'PIPEIO_ERR_CLOSED', 'PIPEIO_ERR_TIMEOUT']);
 
-interface RemoteEntry {
-  stype: string;
-  owner: string;
-  is_stream: boolean;
-  param_schema: unknown;
-  return_schema: unknown;
-}
-
-/** Throws TypeError unless `value` is a non-empty string. */
-export function checkName(value: unknown, what: string): asserts value is string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} must be a non-empty string`);
-}
-
-/** Rejects event names comm-ipc reserves for subscription pushes. */
-export function checkEventName(value: unknown): asserts value is string {
-  checkName(value, 'event');
-  if (value.startsWith(SUBSCRIPTION_EVENT_PREFIX)) {
-    throw pipeIOError('PIPEIO_ERR_RESERVED', `Event name '${value}' is reserved (cannot start with 'subscription.')`);
-  }
-}
-
-export function checkChannelName(value: unknown): asserts value is string {
-  checkName(value, 'channel');
-  if (value === RESERVED_CHANNEL) throw pipeIOError('PIPEIO_ERR_RESERVED', `Channel name '${value}' is reserved`);
-}
 
 export class HubChannel {
   private passwordValue: string | undefined;
@@ -78,7 +55,7 @@ export class HubChannel {
   private readonly generic = new Set<ReceiveListener>();
   private readonly declared = new Map<string, unknown>();
   private readonly subscribed = new Map<string, ReceiveListener>();
-  private readonly remote = new Map<string, RemoteEntry>();
+  private readonly schemas = new RemoteSchemas();
 
   /** @internal Use {@link HubClient.open}. */
   constructor(
@@ -306,15 +283,7 @@ export class HubChannel {
 
   /** Events and subscriptions known on this channel: own registrations, channel_sync, metadata_update. */
   async explore(): Promise<ExploreResult> {
-    const out: ExploreResult = { events: {}, subscriptions: {} };
-    for (const [name, e] of this.remote) {
-      if (e.stype === 'subscription') out.subscriptions[name] = { owner: e.owner, returns: e.return_schema };
-      else out.events[name] = { owner: e.owner, is_stream: e.is_stream, parameters: e.param_schema, returns: e.return_schema };
-    }
-    const me = this.host.clientId;
-    for (const [name, r] of this.events) out.events[name] = { owner: me, is_stream: r.isStream, parameters: r.parameters, returns: r.returns };
-    for (const [name, schema] of this.declared) out.subscriptions[name] = { owner: me, returns: schema };
-    return out;
+    return this.schemas.explore(this.host.clientId, this.events.values(), this.declared);
   }
 
   /** The channel's members as the hub lists them (owner first). */
@@ -366,35 +335,12 @@ export class HubChannel {
 
   /** @internal channel_sync (subscriptions carry their schema under param_schema). */
   handleSync(msg: HubMessage): void {
-    const put = (table: unknown, stype: string): void => {
-      if (table === null || typeof table !== 'object') return;
-      for (const [name, raw] of Object.entries(table as Record<string, Record<string, unknown>>)) {
-        if (raw === null || typeof raw !== 'object') continue;
-        this.remote.set(name, {
-          stype,
-          owner: String(raw['owner'] ?? ''),
-          is_stream: raw['is_stream'] === true,
-          param_schema: stype === 'subscription' ? null : (raw['param_schema'] ?? null),
-          return_schema: stype === 'subscription' ? (raw['param_schema'] ?? raw['return_schema'] ?? null) : (raw['return_schema'] ?? null),
-        });
-      }
-    };
-    put(msg['events'], 'event');
-    put(msg['subscriptions'], 'subscription');
+    this.schemas.applySync(msg);
   }
 
   /** @internal metadata_update for this channel. */
   handleMetadata(msg: HubMessage): void {
-    const name = msg['name'];
-    const stype = msg['stype'];
-    if (typeof name !== 'string' || (stype !== 'event' && stype !== 'subscription')) return;
-    this.remote.set(name, {
-      stype,
-      owner: String(msg['owner'] ?? ''),
-      is_stream: msg.is_stream === true,
-      param_schema: stype === 'event' ? (msg['param_schema'] ?? null) : null,
-      return_schema: msg['return_schema'] ?? null,
-    });
+    this.schemas.applyMetadata(msg);
   }
 
   /**
