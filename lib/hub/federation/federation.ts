@@ -41,6 +41,8 @@ interface Peer {
   lastSeen: number;
   seq: number;
   ver: number;
+  /** Heard from since our link last came up: frames for it may leave. */
+  confirmed: boolean;
 }
 
 export interface FederationStats {
@@ -78,7 +80,7 @@ export class Federation {
     this.outbox = new Outbox(
       {
         send: (hub, items) => this.sendBatch(hub, items),
-        linkUp: () => this.stateValue === 'up',
+        canSend: (hub) => this.stateValue === 'up' && this.peers.get(hub)?.confirmed !== false,
         onOverflow: () => this.failRemoteCalls('the cluster link is down and the queue for other hubs overflowed'),
       },
       opts.maxQueueBytes,
@@ -145,7 +147,10 @@ export class Federation {
     if (this.stateValue === 'up') return;
     this.stateValue = 'up';
     const now = Date.now();
-    for (const p of this.peers.values()) p.lastSeen = now; // judge them again from now
+    for (const p of this.peers.values()) {
+      p.lastSeen = now; // judge them again from now
+      p.confirmed = false; // and send them nothing before they are back
+    }
     this.emit({ type: 'link', up: true });
     this.publishControl({ k: 'hello' });
     this.publishState(true);
@@ -212,28 +217,41 @@ export class Federation {
       if (this.peers.get(m.hub)?.inst === m.inst) this.dropPeer(m.hub, 'bye');
       return;
     }
+    let peer = this.peers.get(m.hub);
     if (m.k === 'hello') {
+      if (peer?.inst === m.inst) {
+        // It lost its link: what we sent it, or it answered us, meanwhile may be lost.
+        this.failRemoteCalls(`hub ${m.hub} lost its cluster link before the answer came`, m.hub);
+        this.markHeard(peer);
+      }
       this.publishState(true);
       return;
     }
-    let peer = this.peers.get(m.hub);
     if (peer && peer.inst !== m.inst) {
       this.dropPeer(m.hub, 'restart');
       peer = undefined;
     }
     if (!peer) {
-      peer = { inst: m.inst, lastSeen: Date.now(), seq: 0, ver: -1 };
+      peer = { inst: m.inst, lastSeen: Date.now(), seq: 0, ver: -1, confirmed: true };
       this.peers.set(m.hub, peer);
       this.emit({ type: 'peer', hub: m.hub, up: true });
     }
     if (m.seq <= peer.seq) return; // reordered or repeated
     peer.seq = m.seq;
-    peer.lastSeen = Date.now();
+    this.markHeard(peer);
     if (m.k === 'state') {
       peer.ver = m.ver;
       applyState(this.ctx, m.hub, m.state);
     } else if (m.ver !== peer.ver) {
       this.publishControl({ k: 'hello' }); // we missed a state: ask again
+    }
+  }
+
+  private markHeard(peer: Peer): void {
+    peer.lastSeen = Date.now();
+    if (!peer.confirmed) {
+      peer.confirmed = true;
+      this.outbox.flush();
     }
   }
 
@@ -253,10 +271,10 @@ export class Federation {
     this.emit({ type: 'peer', hub, up: false, reason });
   }
 
-  /** Answers every call waiting on a provider of another hub with PIPEIO_ERR_FEDERATION. */
-  private failRemoteCalls(why: string): void {
+  /** Answers every call waiting on a provider of another hub (or of `onlyHub`) with PIPEIO_ERR_FEDERATION. */
+  private failRemoteCalls(why: string, onlyHub?: string): void {
     for (const ep of [...this.core.clients.values()]) {
-      if (ep.local) continue;
+      if (ep.local || (onlyHub !== undefined && (ep as { home?: string }).home !== onlyHub)) continue;
       for (const call of this.core.requests.dropProvider(ep.id)) {
         this.core.sendTo(call.caller, {
           type: 'response',

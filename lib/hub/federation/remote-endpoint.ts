@@ -5,9 +5,11 @@
  * frame bytes delivered to several members of that hub in a row (a broadcast,
  * a publication) travel once with the list of targets.
  *
- * While the link is down the outbox keeps frames (bounded by `maxBytes`) and
- * sends them after the reconnect; past the bound everything queued is
- * dropped and `onOverflow` runs (the federation fails the calls concerned).
+ * While the link is down, and after a reconnect until the destination hub is
+ * heard from again (frames published before its subscription is back would
+ * be lost), the outbox keeps frames (bounded by `maxBytes`); past the bound
+ * everything queued is dropped and `onOverflow` runs (the federation fails
+ * the calls concerned).
  */
 import type { Endpoint } from '../server/endpoint';
 import type { BatchItem } from './wire';
@@ -20,9 +22,12 @@ const MAX_TARGETS_PER_ITEM = 0xffff;
 export interface OutboxSink {
   /** Sends one batch to `hub` now (the link is up). */
   send(hub: string, items: BatchItem[]): void;
-  /** True while frames can leave. */
-  linkUp(): boolean;
-  /** Queued bytes passed the bound while the link was down; they were dropped. */
+  /**
+   * True while frames for `hub` can leave: our link is up and `hub` has been
+   * heard from since it came back (its inbox subscription is live again).
+   */
+  canSend(hub: string): boolean;
+  /** Queued bytes passed the bound while frames could not leave; they were dropped. */
   onOverflow(): void;
 }
 
@@ -58,7 +63,7 @@ export class Outbox {
       q.bytes += frame.length + target.length + 8;
       this.queuedBytes += frame.length + target.length + 8;
     }
-    if (!this.sink.linkUp()) {
+    if (!this.sink.canSend(hub)) {
       if (this.queuedBytes > this.maxBytes) {
         this.clear();
         this.sink.onOverflow();
@@ -72,11 +77,10 @@ export class Outbox {
     }
   }
 
-  /** Sends everything queued (no-op while the link is down). */
+  /** Sends everything queued that can leave now. */
   flush(): void {
     this.scheduled = false;
-    if (!this.sink.linkUp()) return;
-    for (const hub of [...this.byHub.keys()]) this.flushHub(hub);
+    for (const hub of [...this.byHub.keys()]) if (this.sink.canSend(hub)) this.flushHub(hub);
   }
 
   private flushHub(hub: string): void {
