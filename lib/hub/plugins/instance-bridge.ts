@@ -388,7 +388,8 @@ export class InstanceBridge {
 
   private send(call: InCall, body: Record<string, unknown>): void {
     if (call.rid === undefined) return; // a call without request_id expects no answer
-    this.link.send({ type: 'response', request_id: call.rid, target_id: call.caller, channel: call.channel, event: call.event, ...body });
+    // comm-ipc's own answer shape: no channel/event (the caller matches by request_id)
+    this.link.send({ type: 'response', request_id: call.rid, target_id: call.caller, ...body });
   }
 
   private answer(call: InCall, body: Record<string, unknown>): void {

@@ -14,9 +14,24 @@
 const BIG_MARK = '\u0000pio-big:';
 const BIG_RE = /"\\u0000pio-big:(-?\d+)"/g;
 
+/** True if `value` holds bytes or a bigint somewhere (JSON.stringify alone would get them wrong). */
+function needsReplacer(value: unknown, depth: number): boolean {
+  if (typeof value === 'bigint') return true;
+  if (value === null || typeof value !== 'object') return false;
+  if (value instanceof Uint8Array || depth > 64) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (needsReplacer(value[i], depth + 1)) return true;
+    return false;
+  }
+  for (const k in value) if (needsReplacer((value as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
 /** JSON text of one hub value (a single line: JSON.stringify never emits a raw newline). */
 export function toJsonText(value: unknown): string {
   if (value === undefined) return 'null';
+  // Fast path: a walk in JS is much cheaper than a replacer called for every key.
+  if (!needsReplacer(value, 0)) return JSON.stringify(value) ?? 'null';
   let sawBig = false;
   const text = JSON.stringify(value, function jsonReplacer(this: Record<string, unknown>, key: string, v: unknown) {
     // `this[key]` is the value before toJSON (a Buffer's toJSON hides its bytes).

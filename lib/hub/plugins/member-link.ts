@@ -4,7 +4,7 @@
  * socket link (./socket-link.ts) joins a hub over its wire.
  */
 import { pipeIOError, type PipeIOError } from '../../errors';
-import { decodeClientFrame, decodeHubFrame, encodeFrame } from '../protocol/codec';
+import { decodeClientFrame, packValue, type HubFrame } from '../protocol/codec';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import type { HubCore } from '../server/core';
 import type { Endpoint } from '../server/endpoint';
@@ -55,8 +55,7 @@ export class CoreLink implements Endpoint, MemberLink {
 
   send(frame: Record<string, unknown>): void {
     if (this.closed) return;
-    const bytes = encodeFrame(frame);
-    this.core.dispatch(this, decodeHubFrame(bytes.subarray(FRAME_HEADER_BYTES)));
+    this.core.dispatch(this, hubFrameOf(frame));
   }
 
   /** Called by the core (errorPolicy 'raise', ...). */
@@ -66,6 +65,37 @@ export class CoreLink implements Endpoint, MemberLink {
     this.core.detach(this.id);
     if (err) this.events.lost(err);
   }
+}
+
+/**
+ * The HubFrame the core would decode from `message`'s encoding, built while
+ * encoding it (key by key, spans recorded) instead of decoding it again.
+ * Only for our own frames: string keys, no `undefined`, flat routing fields
+ * (nested maps stay plain objects, which no routed-frame handler inspects).
+ */
+export function hubFrameOf(message: Record<string, unknown>): HubFrame {
+  const keys: string[] = [];
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const pieces: Buffer[] = [];
+  for (const key of Object.keys(message)) {
+    const value = message[key];
+    if (value === undefined) continue;
+    keys.push(key);
+    fields[key] = value;
+    pieces.push(packValue(key), packValue(value));
+  }
+  if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
+  const spans = new Uint32Array(keys.length * 3);
+  let offset = 1;
+  for (let i = 0; i < keys.length; i++) {
+    spans[i * 3] = offset;
+    offset += pieces[i * 2]!.length;
+    spans[i * 3 + 1] = offset;
+    offset += pieces[i * 2 + 1]!.length;
+    spans[i * 3 + 2] = offset;
+  }
+  const raw = Buffer.concat([Buffer.from([0x80 | keys.length]), ...pieces], offset);
+  return { type: String(message['type']), fields, keys, spans, raw };
 }
 
 /** A link factory for an in-process core (what `hub.attachPlugin` uses). */
