@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { HubClient } from '../../lib/hub/client/hub-client';
 import type { HubMessage } from '../../lib/hub/protocol/messages';
-import { ClientFixture, collect, deferred, expectCode, nextEvent } from './client-fixture';
+import { ClientFixture, collect, deferred, expectCode, nextEvent, waitFor } from './client-fixture';
 
 describe('HubClient', () => {
   let fx: ClientFixture;
@@ -34,6 +34,18 @@ describe('HubClient', () => {
       await fx.client({ clientId: 'dup' });
       const err = await expectCode(fx.newClient({ clientId: 'dup' }).connect(), 'PIPEIO_ERR_ID_IN_USE');
       expect(err.remoteMessage).to.equal('Client ID dup already in use');
+    });
+
+    it("emits 'connect' on the first success after a failed connect()", async () => {
+      const holder = await fx.client({ clientId: 'retry' });
+      const c = fx.newClient({ clientId: 'retry' });
+      await expectCode(c.connect(), 'PIPEIO_ERR_ID_IN_USE');
+      expect(c.state).to.equal('idle');
+      await holder.close();
+      await waitFor(() => fx.hub.stats().clients === 0, 'the hub to forget the first client');
+      const connected = nextEvent(c, 'connect');
+      await c.connect();
+      await connected;
     });
 
     it('fails with PIPEIO_ERR_CONNECTION when nobody listens', async () => {
@@ -270,6 +282,25 @@ describe('HubClient', () => {
         if (got.length % 50 === 0) await new Promise((r) => setImmediate(r));
       }
       expect(got).to.deep.equal(Array.from({ length: 200 }, (_, i) => i));
+    });
+
+    it('fails a stream nobody reads with PIPEIO_ERR_LIMIT instead of stalling the link', async () => {
+      const p = await fx.client();
+      const pch = await p.open('s9');
+      let yielded = 0;
+      await pch.addEvent('many', async function* () {
+        for (let i = 0; i < 100; i++) {
+          yielded++;
+          yield i;
+        }
+      });
+      await pch.addEvent('ping', async () => 'pong');
+      const cch = await (await fx.client({ streamHighWaterMark: 2, idleTimeout: 300 })).open('s9');
+      const s = cch.stream('many');
+      await waitFor(() => yielded === 100, 'the provider to finish');
+      // Reading is paused for the unread stream until it is failed; then this answer gets through.
+      expect((await cch.call('ping', null, { timeout: 5000 })).data).to.equal('pong');
+      await expectCode(s.next(), 'PIPEIO_ERR_LIMIT');
     });
 
     it('stops listening when the consumer breaks early', async () => {

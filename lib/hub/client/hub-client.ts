@@ -50,6 +50,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   private ready = false;
   private handshake: Handshake | undefined;
   private generation = 0;
+  private everConnected = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private idleCheck: NodeJS.Timeout | undefined;
   private connectPromise: Promise<void> | undefined;
@@ -102,7 +103,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     if (this.stateValue === 'reconnecting') {
       throw pipeIOError('PIPEIO_ERR_CONNECTION', 'the client is reconnecting on its own');
     }
-    const first = this.generation === 0;
+    const first = !this.everConnected;
     this.stateValue = 'connecting';
     try {
       await this.establish();
@@ -113,6 +114,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       throw err;
     }
     this.stateValue = 'connected';
+    this.everConnected = true;
     this.emit(first ? 'connect' : 'reconnect');
   }
 
@@ -392,6 +394,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       callTimeout: o.callTimeout,
       requestTimeout: o.requestTimeout,
       streamHighWaterMark: o.streamHighWaterMark,
+      stallTimeout: o.idleTimeout,
       sendFrame: (frame) => (client.ready && client.link ? client.link.send(frame) : false),
       drained: () => client.link?.drained() ?? Promise.resolve(),
       pause: (holder) => client.link?.pause(holder),

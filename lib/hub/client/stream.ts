@@ -8,9 +8,12 @@
  *
  * The queue is bounded: past `highWaterMark` chunks the client stops reading
  * its socket (the hub then holds the rest; comm-ipc has no flow control of
- * its own), and reads again once the consumer has taken half of them.
+ * its own), and reads again once the consumer has taken half of them. A
+ * consumer that takes nothing for `stallTimeout` ms (idleTimeout) would stall
+ * the whole link: its stream then fails with PIPEIO_ERR_LIMIT, its queue is
+ * dropped and reading resumes.
  */
-import type { PipeIOError } from '../../errors';
+import { pipeIOError, type PipeIOError } from '../../errors';
 import type { HubMessage } from '../protocol/messages';
 import { errorText, remoteError, type PendingEntry, type PendingHandlers } from './pending';
 
@@ -18,6 +21,8 @@ import { errorText, remoteError, type PendingEntry, type PendingHandlers } from 
 export interface StreamHost {
   pause(holder: object): void;
   resume(holder: object): void;
+  /** Milliseconds a full queue may hold the link paused. */
+  readonly stallTimeout: number;
 }
 
 type Item = { msg: HubMessage } | { err: PipeIOError };
@@ -27,6 +32,7 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
   private waiter: ((item: Item | undefined) => void) | undefined;
   private finished = false;
   private paused = false;
+  private stallTimer: NodeJS.Timeout | undefined;
   private entry: PendingEntry | undefined;
   private startError: PipeIOError | undefined;
   private readonly started: Promise<void>;
@@ -89,10 +95,7 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
     let item: Item | undefined;
     if (this.queue.length > 0) {
       item = this.queue.shift();
-      if (this.paused && this.queue.length <= this.highWaterMark / 2) {
-        this.paused = false;
-        this.host.resume(this);
-      }
+      if (this.paused && this.queue.length <= this.highWaterMark / 2) this.unpause();
     } else if (this.finished) {
       return { done: true, value: undefined };
     } else {
@@ -132,7 +135,26 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
     if (item !== undefined && 'msg' in item && !this.paused && this.queue.length >= this.highWaterMark) {
       this.paused = true;
       this.host.pause(this);
+      this.stallTimer = setTimeout(() => this.stalled(), this.host.stallTimeout);
     }
+  }
+
+  private unpause(): void {
+    this.paused = false;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.host.resume(this);
+  }
+
+  /** Nobody read for stallTimeout ms: give the link back, fail this stream. */
+  private stalled(): void {
+    this.stallTimer = undefined;
+    this.entry?.dispose();
+    this.queue.length = 0;
+    this.queue.push({
+      err: pipeIOError('PIPEIO_ERR_LIMIT', `stream consumer read nothing for ${this.host.stallTimeout} ms with ${this.highWaterMark} chunks queued`),
+    });
+    this.unpause();
   }
 
   private finish(): void {
@@ -141,9 +163,6 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
       this.entry?.dispose();
     }
     this.queue.length = 0;
-    if (this.paused) {
-      this.paused = false;
-      this.host.resume(this);
-    }
+    if (this.paused) this.unpause();
   }
 }

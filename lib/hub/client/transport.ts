@@ -53,6 +53,8 @@ export function dialHub(address: HubClientAddress, timeout: number): Promise<net
     socket.once(event, () => {
       clearTimeout(timer);
       socket.removeListener('error', onError);
+      // Until HubLink takes over (a microtask later), an error must not go unhandled.
+      socket.on('error', () => undefined);
       resolve(socket);
     });
   });
@@ -86,6 +88,8 @@ export class HubLink {
       this.closeError ??= pipeIOError('PIPEIO_ERR_CONNECTION', `hub connection failed: ${err.message}`, { cause: err });
     });
     socket.on('close', () => this.onSocketClose());
+    // It may have died between the dial and now.
+    if (socket.destroyed) process.nextTick(() => this.onSocketClose());
   }
 
   get isOpen(): boolean {
