@@ -1,0 +1,45 @@
+/**
+ * Runs the hub-plugin examples as real processes (as their READMEs say) and
+ * checks their output: a bash plugin called from Node and from the Python
+ * comm-ipc client, a C plugin serving a group of 4.
+ */
+import { expect } from 'chai';
+import * as path from 'node:path';
+import { ROOT } from '../clients/adapters';
+import { killAll, startChild, waitForExit } from '../clients/child-process';
+
+const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example, on a loaded machine
+
+async function runExample(name: string): Promise<string[]> {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+    cwd: ROOT,
+    env: { TS_NODE_TRANSPILE_ONLY: '1' },
+    label: `example ${name}`,
+  });
+  const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
+  expect(exit, `stderr: ${child.stderr()}`).to.deep.equal({ code: 0, signal: null });
+  expect(child.stderr()).to.equal('');
+  return child.stdout().trimEnd().split('\n');
+}
+
+describe('hub plugin examples', function () {
+  this.timeout(RUN_DEADLINE_MS + 5000);
+  after(() => killAll());
+
+  it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async () => {
+    expect(await runExample('hub-bash-upper')).to.deep.equal([
+      'plugin bash-upper provides text:upper',
+      'node-app got: "HELLO FROM NODE" (from bash-upper)',
+      'node-app got an error: jq: error (at <stdin>:1): upper wants a string',
+      'python-app got: "HELLO FROM PYTHON"',
+    ]);
+  });
+
+  it('hub-c-group: a C plugin serves a group of 4', async () => {
+    expect(await runExample('hub-c-group')).to.deep.equal([
+      '4 instances (c-worker-1, c-worker-2, c-worker-3, c-worker-4) provide jobs:workers.square',
+      '100 calls: 100 correct, answered by 4 processes',
+      'a bad call fails: worker.c wants a number',
+    ]);
+  });
+});
