@@ -15,7 +15,6 @@ const { RawConn, encodeFrame } = require('./raw-wire');
 const CHANNEL = 'bench';
 const SUB = 'tick';
 const PAY = payload();
-const PING = encodeFrame({ type: 'ping' });
 
 let addr;
 let name;
@@ -224,7 +223,7 @@ serveCommands({
           const k = Math.min(batch, n - sent);
           for (let i = 0; i < k; i++) conn.queue(encodeFrame({ type: 'publish', channel: CHANNEL, sub_name: SUB, data: stampedPayload(PAY) }));
           sent += k;
-          conn.queue(PING);
+          conn.queuePing();
           outstanding++;
         }
         conn.flush();

@@ -5,6 +5,8 @@
  * Frames a workload did not claim (onFrame unset) go to a small queue that control steps
  * (identify, register, subscribe) wait on; workloads set `onFrame` for the hot path.
  * Outgoing frames queued with queue() while a chunk is processed leave in one write.
+ * A `ping` every 10 s keeps idle connections (e.g. group providers while other workloads
+ * run) from the hub's idle timeout; workloads ignore the `pong`s.
  */
 const net = require('node:net');
 const path = require('node:path');
@@ -12,6 +14,9 @@ const { ROOT } = require('./common');
 
 const { encodeFrame, decodeClientFrame } = require(path.join(ROOT, 'dist', 'hub', 'protocol', 'codec.js'));
 const { FrameReader } = require(path.join(ROOT, 'dist', 'hub', 'protocol', 'frame-reader.js'));
+
+const PING = encodeFrame({ type: 'ping' });
+const HEARTBEAT_MS = 10000;
 
 class RawConn {
   constructor(socket) {
@@ -30,6 +35,7 @@ class RawConn {
       const h = this.onFrame;
       for (let i = 0; i < payloads.length; i++) {
         const f = decodeClientFrame(payloads[i]);
+        if (f.type === 'pong' && this.pings.shift() === 'heartbeat') continue; // pongs come back in ping order
         if (h) h(f);
         else this.frames.push(f);
       }
@@ -37,8 +43,15 @@ class RawConn {
       this.flush();
     });
     socket.on('error', () => undefined);
+    // A heartbeat as every real client sends (the hub closes connections silent for idleTimeout).
+    this.pings = [];
+    this.heartbeat = setInterval(() => {
+      this.pings.push('heartbeat');
+      this.socket.write(PING);
+    }, HEARTBEAT_MS).unref();
     socket.on('close', () => {
       this.closed = true;
+      clearInterval(this.heartbeat);
       this.wake();
     });
   }
@@ -72,6 +85,12 @@ class RawConn {
   queue(buf) {
     this.out.push(buf);
     this.outBytes += buf.length;
+  }
+
+  /** Queues a `ping` whose `pong` the workload's onFrame gets (heartbeat pongs are swallowed). */
+  queuePing() {
+    this.pings.push('workload');
+    this.queue(PING);
   }
 
   /** Writes the queued bytes in one write; returns socket.write()'s answer (false: wait for 'drain'). */
