@@ -14,11 +14,18 @@ export const MAIN_HELP = `Usage: pipe-io-server <command> [options]
 Named-pipe (FIFO) message servers and plugins from the shell.
 
 Commands:
-  serve   run an echo server on a pair of named pipes
-  exec    run a program as a plugin on a fresh pipe pair and bridge it to stdin/stdout
-  send    write messages (lines) to a pipe, then exit
-  recv    read messages (lines) from a pipe, then exit
-  hub     run a comm-ipc-compatible message hub (Unix socket, TCP, TLS)
+  serve      run an echo server on a pair of named pipes
+  exec       run a program as a plugin on a fresh pipe pair and bridge it to stdin/stdout
+  send       write messages (lines) to a pipe, then exit
+  recv       read messages (lines) from a pipe, then exit
+  hub        run a comm-ipc-compatible message hub (Unix socket, TCP, TLS)
+  provide    run a program as a provider of an event on a hub (JSON lines on its pipes)
+  call       call an event on a hub and print the answer
+  publish    publish JSON values to a topic of a hub channel
+  subscribe  print what is published to a topic of a hub channel
+  broadcast  broadcast JSON values to a hub channel
+  listen     print what is broadcast in a hub channel
+  explore    print the events, topics and members of a hub channel
 
 Options:
   -h, --help     show help (also: pipe-io-server <command> --help)

@@ -9,6 +9,9 @@ import { CliError, ExitCode, packageVersion, usageError, type CliIO } from './co
 import { runExec } from './exec';
 import { MAIN_HELP } from './help';
 import { runHub } from './hub';
+import { runCall, runExplore } from './hub-call';
+import { runBroadcast, runListen, runPublish, runSubscribe } from './hub-pubsub';
+import { runProvide } from './provide';
 import { runRecv, runSend } from './send-recv';
 import { runServe } from './serve';
 
@@ -20,6 +23,13 @@ const COMMANDS: Record<string, Command> = {
   send: runSend,
   recv: runRecv,
   hub: runHub,
+  provide: runProvide,
+  call: runCall,
+  publish: runPublish,
+  subscribe: runSubscribe,
+  broadcast: runBroadcast,
+  listen: runListen,
+  explore: runExplore,
 };
 
 /** Exit code for a library error reaching the top. */

@@ -4,3 +4,4 @@ export { HubPlugin, type HubPluginEvents, type HubPluginState } from './hub-plug
 export type { HubPluginOptions } from './options';
 export type { PluginLineMode } from './line-protocol';
 export { toJsonText, fromJsonText } from './json-value';
+export { socketLinks, type SocketLinkOptions } from './socket-link';
