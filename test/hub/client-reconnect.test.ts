@@ -9,7 +9,17 @@ import { HubClient } from '../../lib/hub/client/hub-client';
 import { decodeClientFrame, encodeFrame } from '../../lib/hub/protocol/codec';
 import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import { Hub } from '../../lib/hub/server/hub';
+import { reconnectDelay } from '../../lib/hub/client/reconnect';
 import { ClientFixture, collect, deferred, expectCode, nextEvent, waitFor } from './client-fixture';
+
+describe('reconnectDelay', () => {
+  it('doubles from 100 ms, caps at 30 s, and jitters within [50%, 100%)', () => {
+    expect([1, 2, 3, 4].map((n) => reconnectDelay(n, () => 0.999999))).to.deep.equal([100, 200, 400, 800]);
+    expect([1, 2, 3].map((n) => reconnectDelay(n, () => 0))).to.deep.equal([50, 100, 200]);
+    expect(reconnectDelay(20, () => 0.999999)).to.equal(30000);
+    expect(reconnectDelay(1000, () => 0)).to.equal(15000);
+  });
+});
 
 describe('HubClient link loss, reconnect, close', () => {
   let fx: ClientFixture;
