@@ -17,8 +17,9 @@ import type { Frame, RawClient } from './raw-client';
 const PY_ROOT = path.join(__dirname, '..', 'fixtures', 'python');
 
 /** comm-ipc's bridge between two hub sockets, READY once both sides are synced. */
-function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string[]): Promise<ChildProcess> {
+function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string[], log?: string[]): Promise<ChildProcess> {
   const args = ['-m', 'comm_ipc.bridge_cli', '--bridge-id', bridgeId, '--hub1-socket', hub1, '--hub2-socket', hub2];
+  if (log) args.push('--verbose');
   for (const ch of allow) args.push('--allow', ch);
   const child = spawn(process.env['PIO_PYTHON'] ?? 'python3', args, {
     cwd: PY_ROOT,
@@ -27,6 +28,7 @@ function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  if (log) readline.createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => void killChild(child).then(() => reject(new Error(`bridge not READY in 20 s: ${stderr}`))), 20_000);
     child.once('exit', (code) => {
@@ -145,5 +147,32 @@ describe('Hub federation: 3 hubs, and beside comm-ipc bridges', function () {
       const res = await call(openers.get(id)!, 'room', 'echo', id);
       expect(res['data']).to.deep.equal({ echo: id });
     }
+  });
+
+  it('a comm-ipc bridge between two hubs of one cluster (a misconfiguration) still duplicates no broadcast', async () => {
+    await fx.nats.start();
+    await Promise.all(['A', 'B'].map((h) => fx.startHub(h)));
+    await fx.waitMesh(['A', 'B']);
+    const openers = new Map<string, RawClient>();
+    for (const [hub, id] of [['A', 'a1'], ['A', 'a2'], ['B', 'b1']] as const) {
+      const c = await fx.client(hub, id);
+      await c.open('room');
+      openers.set(id, c);
+    }
+    for (const c of openers.values()) for (const id of openers.keys()) await waitMember(c, 'room', id);
+    const log: string[] = [];
+    bridge = await startBridge('bridge-net', fx.hubs.get('A')!.socket, fx.hubs.get('B')!.socket, ['room'], log);
+    await waitMember(openers.get('b1')!, 'room', 'bridge-net-c1');
+    for (const c of openers.values()) await c.drainUntilPong();
+    const a1 = openers.get('a1')!;
+    const b1 = openers.get('b1')!;
+    a1.send({ type: 'broadcast', channel: 'room', event: 'msg', data: 1 });
+    a1.send({ type: 'broadcast', channel: 'room', event: 'marker', data: 1 });
+    // The bridge relays A's copy to B (path [A, A]); B, which already had it through NATS, must drop it.
+    await waitFor(() => log.some((l) => l.includes('relay room:marker hub 1 -> hub 2')), 'the bridge to relay the marker to B');
+    await b1.nextOf('broadcast', undefined, 5000).then((f) => expect(f['event']).to.equal('msg'));
+    const rest = await b1.drainUntilPong();
+    expect(rest.filter((f) => f['event'] === 'msg'), 'a relayed duplicate').to.have.length(0);
+    expect(rest.filter((f) => f['event'] === 'marker')).to.have.length(1);
   });
 });

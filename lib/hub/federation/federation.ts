@@ -234,6 +234,7 @@ export class Federation {
     if (!peer) {
       peer = { inst: m.inst, lastSeen: Date.now(), seq: 0, ver: -1, confirmed: true };
       this.peers.set(m.hub, peer);
+      this.core.peerHubs.add(m.hub);
       this.emit({ type: 'peer', hub: m.hub, up: true });
     }
     if (m.seq <= peer.seq) return; // reordered or repeated
@@ -267,6 +268,7 @@ export class Federation {
 
   private dropPeer(hub: string, reason: 'bye' | 'timeout' | 'restart' | 'link'): void {
     if (!this.peers.delete(hub)) return;
+    this.core.peerHubs.delete(hub);
     dropHub(this.ctx, hub);
     this.emit({ type: 'peer', hub, up: false, reason });
   }
@@ -322,6 +324,7 @@ export class Federation {
     await this.transport.close().catch(() => undefined);
     for (const hub of [...this.peers.keys()]) {
       this.peers.delete(hub);
+      this.core.peerHubs.delete(hub);
       for (const ep of endpointsOf(this.core, hub)) this.core.detach(ep.id);
     }
     this.outbox.clear();

@@ -98,6 +98,8 @@ export class HubCore {
   readonly challenges = new ChallengeStore();
   /** Identified members by id. */
   readonly clients = new Map<string, Endpoint>();
+  /** Ids of the other hubs of this hub's NATS cluster (kept by lib/hub/federation); empty when not federated. */
+  readonly peerHubs = new Set<string>();
   readonly strategy: Strategy;
   private readonly hooks: CoreHooks;
 
