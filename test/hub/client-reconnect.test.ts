@@ -51,10 +51,14 @@ describe('HubClient link loss, reconnect, close', () => {
     const streamFailed = expectCode(stream.next(), 'PIPEIO_ERR_CONNECTION');
     await entered.promise;
     const disconnected = nextEvent<[PipeIOError?]>(caller, 'disconnect');
+    const errors: PipeIOError[] = [];
+    caller.on('error', (e) => errors.push(e));
     await fx.hub.stop();
     await call;
     await streamFailed;
-    await disconnected;
+    const [why] = await disconnected;
+    expect(why?.code).to.equal('PIPEIO_ERR_CONNECTION');
+    expect(errors).to.deep.equal([]); // a hub stopping is no 'error'
     expect(caller.state).to.equal('idle');
     await expectCode(ch.call('hang'), 'PIPEIO_ERR_CONNECTION');
   });

@@ -30,6 +30,16 @@ import { isFatalReconnectError, ReconnectTimer } from './reconnect';
 import { dialHub, HubLink } from './transport';
 import type { HubClientAddress, HubClientEvents, HubClientOptions, HubClientState } from './types';
 
+/** Codes of the `error` frames a hub sends just before closing a connection. */
+const CLOSING_CODES: ReadonlySet<string> = new Set([
+  'PIPEIO_ERR_CLOSED',
+  'PIPEIO_ERR_PROTOCOL',
+  'PIPEIO_ERR_TIMEOUT',
+  'PIPEIO_ERR_SLOW_CONSUMER',
+  'PIPEIO_ERR_FRAME_TOO_LARGE',
+  'PIPEIO_ERR_AUTH',
+]);
+
 interface Handshake {
   resolve(): void;
   reject(err: PipeIOError): void;
@@ -269,8 +279,17 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       }
       case 'error': {
         const entry = this.pending.get(msg.request_id);
-        if (entry) entry.deliver(msg);
-        else this.reportError(remoteError(errorText(msg), msg));
+        if (entry) {
+          entry.deliver(msg);
+          return;
+        }
+        const text = errorText(msg);
+        const err = remoteError(text, msg);
+        if (CLOSING_CODES.has(err.code)) {
+          // The hub says why before it closes a connection: that is the coming disconnect's reason.
+          link.noteCloseReason(pipeIOError('PIPEIO_ERR_CONNECTION', `the hub closed the connection: ${text}`, { cause: err, remoteMessage: text }));
+        }
+        if (err.code !== 'PIPEIO_ERR_CLOSED') this.reportError(err); // 'the hub is stopping' is no error of ours
         return;
       }
       case 'call':

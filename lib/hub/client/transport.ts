@@ -71,6 +71,7 @@ export class HubLink {
   private readonly reader: FrameReader;
   private closed = false;
   private closeError: PipeIOError | undefined;
+  private lastHubError: PipeIOError | undefined;
   private lastRead = Date.now();
   private readonly pausers = new Set<object>();
   private drainWaiters: Array<() => void> = [];
@@ -128,6 +129,11 @@ export class HubLink {
     if (!this.closed) this.socket.resume();
   }
 
+  /** Remembers why the hub is about to close the link (its last `error` frame) for onClose. */
+  noteCloseReason(err: PipeIOError): void {
+    this.lastHubError = err;
+  }
+
   /** Drops the link with `err` (handlers.onClose gets it). Idempotent. */
   destroy(err: PipeIOError): void {
     if (this.closed) return;
@@ -181,6 +187,6 @@ export class HubLink {
     this.closed = true;
     this.pausers.clear();
     this.wakeDrain();
-    this.handlers.onClose(this.closeError);
+    this.handlers.onClose(this.closeError ?? this.lastHubError);
   }
 }
