@@ -64,14 +64,16 @@ export const PUBLISH_HELP = `Usage: pipe-io-server publish --channel C --topic T
 
 Declares the topic T in channel C (this member becomes its owner) and
 publishes each JSON argument to its subscribers; without arguments, each line
-of stdin (one JSON value per line) until end of input. With --wait N it first
-waits until the topic has N subscribers.
+of stdin (one JSON value per line) until end of input. With --wait it first
+waits until the topic has a subscriber (the hub's "first subscriber" notice;
+\`pipe-io-server subscribe\` renews its subscription when the topic is
+declared after it subscribed, so either may start first).
 
 Options:
   -c, --channel C       the channel (required)
   -T, --topic T         the topic (comm-ipc subscription name; required)
-  -w, --wait N          wait for N subscribers before publishing (default 0)
-  -t, --timeout MS      give up waiting for them after MS ms (default 30000; 0 never)
+  -w, --wait            wait for a subscriber before publishing
+  -t, --timeout MS      give up waiting for it after MS ms (exit 3; default 30000; 0 never)
 ${CONNECTION}
   -h, --help            show this help
 

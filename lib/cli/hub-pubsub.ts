@@ -103,7 +103,18 @@ export async function runSubscribe(argv: string[], io: CliIO): Promise<number> {
     const client = await connectClient(conn);
     return printUntilDone(client, io, count, 'subscribed', async (print) => {
       const ch = await client.open(channel, conn.password === undefined ? {} : { password: conn.password });
-      await ch.subscribe(topic, (msg) => print(v['full'] ? msg : msg.data));
+      const listener = (msg: Record<string, unknown>): void => print(v['full'] ? msg : msg['data']);
+      await ch.subscribe(topic, listener);
+      // comm-ipc tells a topic's owner about its first subscriber only when the set
+      // goes from empty to non-empty: if the owner declares the topic after we
+      // subscribed, subscribe again so that it learns about us (publish --wait).
+      client.on('metadata', (msg) => {
+        if (msg.channel !== channel || msg['stype'] !== 'subscription' || msg['name'] !== topic) return;
+        void ch
+          .unsubscribe(topic)
+          .then(() => ch.subscribe(topic, listener))
+          .catch(() => undefined);
+      });
     });
   });
 }

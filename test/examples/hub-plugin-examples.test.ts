@@ -1,12 +1,14 @@
 /**
  * Runs the hub-plugin examples as real processes (as their READMEs say) and
  * checks their output: a bash plugin called from Node and from the Python
- * comm-ipc client, a C plugin serving a group of 4.
+ * comm-ipc client, a C plugin serving a group of 4, a subscribe | grep
+ * pipeline (on the built CLI).
  */
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { killAll, startChild, waitForExit } from '../clients/child-process';
+import { buildOnce } from '../cli/run-cli';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example, on a loaded machine
 
@@ -41,5 +43,13 @@ describe('hub plugin examples', function () {
       '100 calls: 100 correct, answered by 4 processes',
       'a bad call fails: worker.c wants a number',
     ]);
+  });
+
+  it('hub-subscribe-grep: a shell pipeline subscribes to a topic and greps it', async () => {
+    buildOnce();
+    const child = startChild('bash', [path.join('examples', 'hub-subscribe-grep', 'main.sh')], { cwd: ROOT, label: 'example hub-subscribe-grep' });
+    const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
+    expect(exit, `stderr: ${child.stderr()}`).to.deep.equal({ code: 0, signal: null });
+    expect(child.stdout()).to.equal('"URGENT: the kettle is on fire"\n{"text":"urgent: tea is out"}\n');
   });
 });
