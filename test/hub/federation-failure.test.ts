@@ -64,6 +64,31 @@ describe('Hub federation failures (NATS)', function () {
     await waitFor(() => fx.peersOf('A').size === 0, 'A to drop B');
   });
 
+  it('a stream from a hub that is killed mid-stream ends with an error, never a hang', async () => {
+    await fx.nats.start();
+    await Promise.all([fx.startHub('A'), fx.startHub('B')]);
+    await fx.waitMesh(['A', 'B']);
+    const p = await fx.client('B', 'P');
+    await provide(p, 's', 'ticks');
+    let calls = 0;
+    serve(p, () => {
+      calls++;
+      return [1, 2, 3].map((i) => ({ data: i, is_stream: true, is_final: false })); // and never a final chunk
+    });
+    const c = await fx.client('A', 'C');
+    await waitMember(c, 's', 'P');
+    const id = rid('s');
+    c.send({ type: 'call', channel: 's', event: 'ticks', data: null, request_id: id, is_stream: true, is_final: false });
+    for (const i of [1, 2, 3]) expect((await c.nextOf('response', id))['data']).to.equal(i);
+    const t0 = Date.now();
+    await fx.kill('B');
+    const end = await c.nextOf('response', id, 10_000);
+    expect(end['code']).to.equal('PIPEIO_ERR_PROVIDER_GONE');
+    expect(end['is_final']).to.equal(true);
+    report('SIGKILL of a hub -> its stream in flight ends with PIPEIO_ERR_PROVIDER_GONE', Date.now() - t0);
+    expect(calls).to.equal(1);
+  });
+
   it('a hub stopping cleanly (SIGTERM -> hub.stop()) leaves at once: members leave, peers drop it with "bye"', async () => {
     await fx.nats.start();
     await Promise.all([fx.startHub('A'), fx.startHub('B')]);

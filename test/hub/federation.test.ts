@@ -251,4 +251,30 @@ describe('Hub federation (NATS)', function () {
     expect((await b2.nextOf('response', id))['data']).to.deep.include({ authenticated: true });
     expect((await other.drainUntilPong()).filter((f) => f['type'] === 'error'), 'a second kick').to.have.length(0);
   });
+
+  it('an owner leaving under terminate ends the channel for members on every hub, once; the first to come back owns it', async () => {
+    await twoHubs({ channelPolicy: 'terminate' });
+    const owner = await fx.client('A', 'O');
+    await owner.open('t');
+    const m = await fx.client('B', 'M');
+    await waitMember(m, 't', 'O');
+    await m.open('t');
+    await provide(m, 't', 'ev');
+    const n = await fx.client('A', 'N');
+    await waitMember(n, 't', 'M');
+    await n.open('t');
+    await waitMember(m, 't', 'N');
+    owner.close();
+    for (const c of [m, n]) {
+      const err = await c.nextOf('error');
+      expect(err['message']).to.equal('Channel t owner disconnected, channel terminated');
+    }
+    // M's provider went with the channel, on both hubs.
+    await waitFor(async () => (await call(n, 't', 'ev', null))['code'] === 'PIPEIO_ERR_NO_PROVIDER', 'the terminated provider to be gone on A');
+    for (const c of [m, n]) expect((await c.drainUntilPong()).filter((f) => f['type'] === 'error'), 'a second terminate').to.have.length(0);
+    // M registers again first: it owns the channel now, cluster-wide.
+    await m.open('t');
+    await waitMember(n, 't', 'M');
+    expect((await m.request({ type: 'set_password', channel: 't', password: 'p', request_id: rid() }))['data']).to.deep.equal({ success: true });
+  });
 });
