@@ -19,11 +19,13 @@
  *     next to NATS through nc.request() (client library against client library).
  *
  *   node bench/hub.bench.js [--quick] [--only hub,nats,client] [--transport tcp|unix]
- *                           [--rss-calls N] [--profile] [--out FILE]
+ *                           [--rss-calls N] [--steps latency,pipeline,group,multi,stream,fanout]
+ *                           [--profile] [--out FILE]
  *
  * --quick: every count / 5 (a smoke run). --transport unix: the hub on a Unix socket (NATS
  * stays on TCP). --profile: the hub process runs under `node --cpu-prof`; its hottest
- * functions are printed (the figures of a profiled run are not comparable).
+ * functions are printed (the figures of a profiled run are not comparable). --steps: only
+ * these workloads (e.g. `--only hub --profile --steps pipeline` profiles pipelined RPC alone).
  * Prints a Markdown table on stdout (progress on stderr), writes JSON to --out
  * (default bench/results/hub.json). Never part of `npm test`.
  */
@@ -46,6 +48,7 @@ function parseArgs(argv) {
     else if (a === '--transport') o.transport = argv[++i];
     else if (a === '--quick') o.quick = true;
     else if (a === '--profile') o.profile = true;
+    else if (a === '--steps') o.steps = argv[++i].split(',');
     else if (a === '--rss-calls') o.rssCalls = Number(argv[++i]);
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a}`);
@@ -269,6 +272,7 @@ async function runSide(kinds, opts, S) {
       }
     }
     for (const [step, fn] of Object.entries(STEPS)) {
+      if (opts.steps && !opts.steps.includes(step)) continue;
       for (const x of xs) {
         if (x.res.failed) continue;
         try {
