@@ -11,12 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import { pipeIOError, type PipeIOError } from '../../errors';
 import { SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
-import { checkEventName, checkName } from './names';
-import { RemoteSchemas } from './schemas';
 import { channelProof, deriveMessageKey } from '../security/signing';
 import { HubGroup } from './group';
+import { checkEventName, checkName } from './names';
 import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
 import { isAsyncGeneratorFunction, serveCall, type ProviderHost, type Registration } from './provider';
+import { RemoteSchemas } from './schemas';
 import { buildEnvelope, verifyEnvelope } from './sign';
 import { HubStream, type StreamHost } from './stream';
 import type {
@@ -44,8 +44,12 @@ export interface ChannelHost extends ProviderHost, StreamHost {
 }
 
 /** Replay errors that end the attempt (the others are refusals of one item, reported). */
-const LINK_FAILURES: ReadonlySet<string> = new Set(['PIPEIO_ERR_AUTH', 'PIPEIO_ERR_CONNECTION', 'PIPEIO_ERR_CLOSED', 'PIPEIO_ERR_TIMEOUT']);
-
+const LINK_FAILURES: ReadonlySet<string> = new Set([
+  'PIPEIO_ERR_AUTH',
+  'PIPEIO_ERR_CONNECTION',
+  'PIPEIO_ERR_CLOSED',
+  'PIPEIO_ERR_TIMEOUT',
+]);
 
 export class HubChannel {
   private passwordValue: string | undefined;
@@ -129,8 +133,18 @@ export class HubChannel {
       parameters: options.parameters ?? null,
       returns: options.returns ?? null,
     };
-    await this.registerEvent(reg);
+    // Known before the hub confirms: a call may follow the confirmation in the same read.
+    const previous = this.events.get(event);
     this.events.set(event, reg);
+    try {
+      await this.registerEvent(reg);
+    } catch (err) {
+      if (this.events.get(event) === reg) {
+        if (previous) this.events.set(event, previous);
+        else this.events.delete(event);
+      }
+      throw err;
+    }
   }
 
   private async registerEvent(reg: Registration): Promise<void> {
@@ -265,10 +279,20 @@ export class HubChannel {
   async subscribe(name: string, listener: ReceiveListener): Promise<void> {
     checkName(name, 'subscription');
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    await this.host.request({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`, {
-      timeout: this.host.requestTimeout,
-    });
+    // Listening before the hub confirms: a publication may follow the confirmation in the same read.
+    const previous = this.subscribed.get(name);
     this.subscribed.set(name, listener);
+    try {
+      await this.host.request({ type: 'subscribe', channel: this.name, sub_name: name }, `subscribe ${this.name}:${name}`, {
+        timeout: this.host.requestTimeout,
+      });
+    } catch (err) {
+      if (this.subscribed.get(name) === listener) {
+        if (previous) this.subscribed.set(name, previous);
+        else this.subscribed.delete(name);
+      }
+      throw err;
+    }
   }
 
   async unsubscribe(name: string): Promise<void> {
