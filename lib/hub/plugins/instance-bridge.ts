@@ -16,7 +16,7 @@
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
 import { channelProof } from '../security/signing';
 import { fromJsonText, toJsonText } from './json-value';
-import { envelopeLine, LineShapeError, parsePluginLine, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
 
 /** The hub side of one member: its id, and a way to send it frames. */
 export interface HubLink {
@@ -369,19 +369,8 @@ export class InstanceBridge {
   private pluginRequest(line: PluginRequest): void {
     const rid = `q${++this.seq}`;
     this.outCalls.set(rid, { pluginRid: line.request_id, kind: 'request' });
-    const base = { request_id: rid, channel: line.channel };
-    switch (line.type) {
-      case 'open':
-        if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
-        return this.link.send({ type: 'register', ...base, is_provider: false });
-      case 'provide':
-        if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
-        return this.link.send({ type: 'register', ...base, is_provider: true, event: line.event, is_stream: line.stream === true, is_group: line.group === true, param_schema: null, return_schema: null });
-      case 'list_members':
-        return this.link.send({ type: 'list_members', ...base });
-      default:
-        return this.link.send({ type: line.type, ...base, sub_name: line.sub_name, ...(line.type === 'add_subscription' ? { return_schema: null } : {}) });
-    }
+    if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
+    this.link.send(requestFrame(line, rid));
   }
 
   // -- answering callers ---------------------------------------------------------
@@ -404,18 +393,6 @@ export class InstanceBridge {
   }
 }
 
-/** `{"$error": "text"}` (line mode's way to fail a call) -> the text. */
-function errorOf(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const keys = Object.keys(value);
-  const text = (value as Record<string, unknown>)['$error'];
-  return keys.length === 1 && typeof text === 'string' ? text : undefined;
-}
-
 function codeOf(value: unknown, fallback: PipeIOErrorCode): PipeIOErrorCode {
   return typeof value === 'string' && value.startsWith('PIPEIO_ERR_') ? (value as PipeIOErrorCode) : fallback;
-}
-
-function preview(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }

@@ -168,3 +168,33 @@ export function envelopeLine(type: string, fields: Readonly<Record<string, unkno
   }
   return `${out},"data":${toJsonText(fields['data'])}}`;
 }
+
+/** The hub frame for a plugin's request line, under the member's request id `rid`. */
+export function requestFrame(line: PluginRequest, rid: string): Record<string, unknown> {
+  const base = { request_id: rid, channel: line.channel };
+  switch (line.type) {
+    case 'open':
+      return { type: 'register', ...base, is_provider: false };
+    case 'provide':
+      return { type: 'register', ...base, is_provider: true, event: line.event, is_stream: line.stream === true, is_group: line.group === true, param_schema: null, return_schema: null };
+    case 'list_members':
+      return { type: 'list_members', ...base };
+    case 'add_subscription':
+      return { type: line.type, ...base, sub_name: line.sub_name, return_schema: null };
+    default:
+      return { type: line.type, ...base, sub_name: line.sub_name };
+  }
+}
+
+/** `{"$error": "text"}` (that key alone: line mode's way to fail a call) -> the text. */
+export function errorOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const text = (value as Record<string, unknown>)['$error'];
+  return keys.length === 1 && typeof text === 'string' ? text : undefined;
+}
+
+/** A line shortened for an error text. */
+export function preview(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
