@@ -372,8 +372,10 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   private startTimers(link: HubLink): void {
     this.stopTimers();
-    this.heartbeat = setInterval(() => link.send({ type: 'ping' }), this.options.heartbeatInterval).unref();
     const idle = this.options.idleTimeout;
+    // The hub's pongs are what keeps our idle timer quiet: ping at least twice per idleTimeout.
+    const every = Math.min(this.options.heartbeatInterval, idle / 2);
+    this.heartbeat = setInterval(() => link.send({ type: 'ping' }), every).unref();
     this.idleCheck = setInterval(() => {
       if (link.idleFor() > idle) link.destroy(pipeIOError('PIPEIO_ERR_TIMEOUT', `the hub sent nothing for ${idle} ms`));
     }, Math.max(10, Math.min(1000, idle / 4))).unref();

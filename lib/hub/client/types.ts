@@ -20,7 +20,10 @@ export interface HubClientOptions {
   autoReconnect?: boolean;
   /** Failed reconnect attempts in a row before giving up and closing; 0 = unlimited. @default 0 */
   reconnectMaxTries?: number;
-  /** Milliseconds between `ping`s (comm-ipc servers drop clients silent for 60 s). @default 30000 */
+  /**
+   * Milliseconds between `ping`s (comm-ipc servers drop clients silent for 60 s);
+   * at most idleTimeout / 2 is used, since pongs keep the link alive. @default 30000
+   */
   heartbeatInterval?: number;
   /** Default timeout of `call()`/`stream()` in milliseconds (a stream: between two chunks). @default none */
   callTimeout?: number;
