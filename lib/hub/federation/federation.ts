@@ -70,6 +70,7 @@ export class Federation {
   private stateScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private downSince = 0;
+  private lastHeartbeat = 0;
 
   constructor(core: HubCore, opts: ResolvedClusterOptions, transport: ClusterTransport, emit: (ev: ClusterEvent) => void) {
     this.core = core;
@@ -170,7 +171,6 @@ export class Federation {
     }
   }
 
-  private lastHeartbeat = 0;
 
   private publishState(force: boolean): void {
     if (this.stateValue === 'closed' || this.stateValue === 'idle') return;
@@ -217,7 +217,7 @@ export class Federation {
       if (this.peers.get(m.hub)?.inst === m.inst) this.dropPeer(m.hub, 'bye');
       return;
     }
-    let peer = this.peers.get(m.hub);
+    const peer = this.peers.get(m.hub);
     if (m.k === 'hello') {
       if (peer?.inst === m.inst) {
         // It lost its link: what we sent it, or it answered us, meanwhile may be lost.
@@ -227,16 +227,28 @@ export class Federation {
       this.publishState(true);
       return;
     }
-    if (peer && peer.inst !== m.inst) {
-      this.dropPeer(m.hub, 'restart');
+    this.peerOf(m.hub, m.inst);
+    this.applyControl(m);
+  }
+
+  /** The peer entry for (hub, instance): a new instance replaces (drops) the old one. */
+  private peerOf(hub: string, inst: string): Peer {
+    let peer = this.peers.get(hub);
+    if (peer && peer.inst !== inst) {
+      this.dropPeer(hub, 'restart');
       peer = undefined;
     }
     if (!peer) {
-      peer = { inst: m.inst, lastSeen: Date.now(), seq: 0, ver: -1, confirmed: true };
-      this.peers.set(m.hub, peer);
-      this.core.peerHubs.add(m.hub);
-      this.emit({ type: 'peer', hub: m.hub, up: true });
+      peer = { inst, lastSeen: Date.now(), seq: 0, ver: -1, confirmed: true };
+      this.peers.set(hub, peer);
+      this.core.peerHubs.add(hub);
+      this.emit({ type: 'peer', hub, up: true });
     }
+    return peer;
+  }
+
+  private applyControl(m: ControlMessage & { k: 'state' | 'hb' }): void {
+    const peer = this.peers.get(m.hub)!;
     if (m.seq <= peer.seq) return; // reordered or repeated
     peer.seq = m.seq;
     this.markHeard(peer);
@@ -259,6 +271,10 @@ export class Federation {
   private onBatch(data: Uint8Array): void {
     try {
       const batch = decodeBatch(data);
+      if (batch.hub === this.core.serverId) return;
+      // Frames may overtake their hub's first state (different subjects): they make it a peer,
+      // so whatever they attach is dropped with it if it never speaks again.
+      this.markHeard(this.peerOf(batch.hub, batch.inst));
       handleBatch(this.ctx, batch, this.inbound);
     } catch (err) {
       this.inbound.dropped++;

@@ -215,10 +215,11 @@ function applyPasswords(ctx: ReconcileContext, state: HubState): void {
   const { core, view } = ctx;
   for (const p of state.passwords) {
     const rec = view.passwords.get(p.channel);
-    if (!newer(p.version, rec?.version)) continue;
-    view.passwords.set(p.channel, { password: p.password, version: p.version });
     const ch = core.channels.get(p.channel);
-    if (!ch || ch.password === p.password) continue;
+    // (No channel here yet: adopted when one exists; members come with the password's owner.)
+    if (!ch || !newer(p.version, rec?.version)) continue;
+    view.passwords.set(p.channel, { password: p.password, version: p.version });
+    if (ch.password === p.password) continue;
     core.channels.setPassword(ch, p.password);
     // As set_password does on the setter's hub: every other member must prove the new password.
     for (const id of [...ch.members]) {
