@@ -399,7 +399,6 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   /** The narrow view channels, streams and providers get of this client. */
   private makeHost(): ChannelHost {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const client = this;
     const o = this.options;
     const host: ChannelHost = {
