@@ -52,3 +52,19 @@ export type { HubOptions, HubListenOptions, HubAddress, HubEvents, HubStats, Hub
 export type { ChannelPolicy, ErrorPolicy } from './hub/server/core';
 export type { LbPolicy } from './hub/strategies';
 export type { HubMessage } from './hub/protocol/messages';
+export { HubClient, HubChannel, HubGroup, HubStream } from './hub/client';
+export type {
+  AddEventOptions,
+  CallOptions,
+  EventHandler,
+  ExploredEvent,
+  ExploredSubscription,
+  ExploreResult,
+  HubClientAddress,
+  HubClientEvents,
+  HubClientOptions,
+  HubClientState,
+  HubMember,
+  ReceiveListener,
+  StreamHandler,
+} from './hub/client';
