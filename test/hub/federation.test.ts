@@ -5,9 +5,11 @@
  */
 import { expect } from 'chai';
 import { channelProof } from '../../lib/hub/security/signing';
-import { waitFor } from '../fixtures/helpers';
+import * as path from 'node:path';
+import { Hub } from '../../lib/hub/server/hub';
+import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { call, ClusterFixture, membersOf, rid, serve, waitMember } from './cluster-fixture';
-import type { Frame, RawClient } from './raw-client';
+import { RawClient, type Frame } from './raw-client';
 
 async function provide(c: RawClient, channel: string, event: string, opts: { group?: boolean; stream?: boolean } = {}): Promise<void> {
   const id = rid('reg');
@@ -276,5 +278,40 @@ describe('Hub federation (NATS)', function () {
     await m.open('t');
     await waitMember(n, 't', 'M');
     expect((await m.request({ type: 'set_password', channel: 't', password: 'p', request_id: rid() }))['data']).to.deep.equal({ success: true });
+  });
+
+  it('keeps no trace of another hub\'s members once they leave (in-process hub A, hub B in a process)', async () => {
+    await fx.nats.start();
+    const dir = makeTempDir('fed-a');
+    const a = new Hub({ serverId: 'A', nats: { servers: [fx.nats.url] } });
+    a.on('clientError', () => undefined);
+    try {
+      await a.listen({ path: path.join(dir, 'a.sock') });
+      await fx.startHub('B');
+      await waitFor(() => a.routingCore.peerHubs.has('B'), 'A to see B');
+      const local = await RawClient.identified({ path: path.join(dir, 'a.sock') }, 'L');
+      await local.open('c');
+      const bs: RawClient[] = [];
+      for (let i = 0; i < 5; i++) {
+        const b = await fx.client('B', `b${i}`);
+        await b.open('c');
+        await provide(b, 'c', `e${i}`, { group: true });
+        await b.request({ type: 'subscribe', channel: 'c', sub_name: `t${i}`, request_id: rid() });
+        await b.request({ type: 'add_subscription', channel: 'c', sub_name: `own${i}`, request_id: rid() });
+        bs.push(b);
+      }
+      await waitFor(() => a.stats().clients === 6 && a.stats().events === 5 && a.stats().topics === 10, 'A to know B\'s members');
+      for (const b of bs) b.close();
+      await waitFor(() => {
+        const s = a.stats();
+        return s.clients === 1 && s.events === 0 && s.topics === 0 && s.channels === 1 && s.pendingCalls === 0;
+      }, 'A\'s tables back to its own client');
+      local.close();
+      await waitFor(() => a.stats().channels === 0, 'the channel to go with the last member');
+    } finally {
+      await a.stop();
+      removeTempDir(dir);
+    }
+    expect(a.routingCore.clients.size).to.equal(0);
   });
 });
