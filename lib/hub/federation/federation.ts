@@ -28,6 +28,8 @@ import { LocalView } from './snapshot';
 import type { ClusterTransport, LinkStatus } from './transport';
 import { controlSubject, decodeBatch, decodeControl, encodeBatch, encodeControl, inboxSubject, WIRE_VERSION, type BatchItem, type ControlMessage } from './wire';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export type FederationState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
 
 /** What a federated hub reports through its 'cluster' event. */
@@ -171,7 +173,6 @@ export class Federation {
     }
   }
 
-
   private publishState(force: boolean): void {
     if (this.stateValue === 'closed' || this.stateValue === 'idle') return;
     const state = this.view.build();
@@ -182,7 +183,7 @@ export class Federation {
     this.publishControl({ k: 'state', seq: ++this.seq, ver: this.ver, state });
   }
 
-  private publishControl(body: { k: 'hello' } | { k: 'bye' } | { k: 'hb'; seq: number; ver: number } | { k: 'state'; seq: number; ver: number; state: ReturnType<LocalView['build']> }): void {
+  private publishControl(body: DistributiveOmit<ControlMessage, 'v' | 'hub' | 'inst'>): void {
     if (this.stateValue !== 'up') return;
     const message = { v: WIRE_VERSION, hub: this.core.serverId, inst: this.inst, ...body } as ControlMessage;
     try {

@@ -54,6 +54,7 @@ function loadNats(): NatsModule {
 
 const FIRST_DIAL_MIN_MS = 100;
 const FIRST_DIAL_MAX_MS = 2000;
+const REPORT_EVERY = 30;
 
 export class NatsTransport implements ClusterTransport {
   private readonly options: NatsOptions;
@@ -73,6 +74,7 @@ export class NatsTransport implements ClusterTransport {
 
   async connect(onStatus: (status: LinkStatus) => void, onError: (err: Error) => void): Promise<void> {
     let delay = FIRST_DIAL_MIN_MS;
+    let failures = 0;
     while (!this.closed) {
       try {
         const nc = await this.nats.connect({
@@ -91,7 +93,8 @@ export class NatsTransport implements ClusterTransport {
         void this.watch(nc, onStatus, onError);
         return;
       } catch (err) {
-        onError(err as Error);
+        // The first failure, then one in REPORT_EVERY: an unreachable broker is one story, not a flood.
+        if (failures++ % REPORT_EVERY === 0) onError(err as Error);
         await new Promise<void>((resolve) => {
           this.wakeRetry = resolve;
           this.retryTimer = setTimeout(resolve, delay);
