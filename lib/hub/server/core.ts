@@ -111,6 +111,12 @@ export class HubCore {
     this.hooks = hooks;
   }
 
+  /**
+   * Set while the hub stops: members leave without telling each other (no
+   * leave notices, no provider-gone answers); each just sees its link close.
+   */
+  quiet = false;
+
   isIdInUse(id: string): boolean {
     return this.clients.has(id);
   }
@@ -161,19 +167,21 @@ export class HubCore {
 
   /** Encodes and delivers `message` to local member `id`; false if it is gone or remote. */
   sendTo(id: string, message: object): boolean {
+    if (this.quiet) return false;
     const ep = this.clients.get(id);
     return ep?.local ? ep.deliver(encodeFrame(message)) : false;
   }
 
   /** Delivers already-encoded bytes to member `id`. */
   deliverTo(id: string, frame: Buffer): boolean {
+    if (this.quiet) return false;
     const ep = this.clients.get(id);
     return ep ? ep.deliver(frame) : false;
   }
 
   /** Encodes once and delivers to every local opener of `ch` but `except`. */
   notifyOpeners(ch: ChannelState | undefined, message: object, except?: string): void {
-    if (!ch || ch.openers.size === 0) return;
+    if (this.quiet || !ch || ch.openers.size === 0) return;
     let frame: Buffer | undefined;
     for (const id of ch.openers) {
       if (id === except) continue;

@@ -238,6 +238,7 @@ export class Hub extends EventEmitter<HubEvents> {
           if (l.bound) removeSocketIfSame((l.address as { path: string }).path, l.bound);
         }),
     );
+    this.core.quiet = true;
     for (const conn of [...this.connections]) conn.close(pipeIOError('PIPEIO_ERR_CLOSED', 'the hub is stopping'));
     await this.federation?.stop();
     await Promise.all(closing);
