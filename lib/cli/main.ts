@@ -8,28 +8,33 @@ import { PipeIOError } from '../errors';
 import { CliError, ExitCode, packageVersion, usageError, type CliIO } from './common';
 import { runExec } from './exec';
 import { MAIN_HELP } from './help';
-import { runHub } from './hub';
-import { runCall, runExplore } from './hub-call';
-import { runBroadcast, runListen, runPublish, runSubscribe } from './hub-pubsub';
-import { runProvide } from './provide';
 import { runRecv, runSend } from './send-recv';
 import { runServe } from './serve';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+/**
+ * A command whose module is loaded when it runs: the hub commands need
+ * msgpackr (node_modules), the pipe commands (serve, exec, send, recv) do not
+ * and keep working from a bare copy of dist/.
+ */
+function lazy<M>(load: () => Promise<M>, pick: (m: M) => Command): Command {
+  return async (argv, io) => pick(await load())(argv, io);
+}
 
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
   exec: runExec,
   send: runSend,
   recv: runRecv,
-  hub: runHub,
-  provide: runProvide,
-  call: runCall,
-  publish: runPublish,
-  subscribe: runSubscribe,
-  broadcast: runBroadcast,
-  listen: runListen,
-  explore: runExplore,
+  hub: lazy(() => import('./hub'), (m) => m.runHub),
+  provide: lazy(() => import('./provide'), (m) => m.runProvide),
+  call: lazy(() => import('./hub-call'), (m) => m.runCall),
+  publish: lazy(() => import('./hub-pubsub'), (m) => m.runPublish),
+  subscribe: lazy(() => import('./hub-pubsub'), (m) => m.runSubscribe),
+  broadcast: lazy(() => import('./hub-pubsub'), (m) => m.runBroadcast),
+  listen: lazy(() => import('./hub-pubsub'), (m) => m.runListen),
+  explore: lazy(() => import('./hub-call'), (m) => m.runExplore),
 };
 
 /** Exit code for a library error reaching the top. */
