@@ -15,14 +15,17 @@
  *      latency of delivery under that load (information only: it is queueing in the subscriber
  *      processes), and paced at one message every 5 ms (the latency figure).
  *   5. RSS of the broker over the 1,000,000-call pipelined run: start, peak, end.
- *   + when dist/ exports HubClient: the RPC workloads with HubClient as provider and caller,
- *     next to NATS through nc.request() (client library against client library).
+ *   + when dist/ has HubClient: the RPC and stream workloads with HubClient as provider and
+ *     caller, next to NATS through nc.request() (client library against client library).
+ *   + the floor: the same round trip through a plain Node byte relay (bench/hub/relay-floor.js).
+ *   Both systems are set up at once and each workload runs on one, then the other, so both see
+ *   the same machine load; broker CPU time per operation is reported next to the rates.
  *
  *   node bench/hub.bench.js [--quick] [--only hub,nats,client] [--transport tcp|unix]
  *                           [--rss-calls N] [--steps latency,pipeline,group,multi,stream,fanout]
  *                           [--profile] [--out FILE]
  *
- * --quick: every count / 5 (a smoke run). --transport unix: the hub on a Unix socket (NATS
+ * --quick: every count / 5 but the stream's 100,000 chunks (a smoke run). --transport unix: the hub on a Unix socket (NATS
  * stays on TCP). --profile: the hub process runs under `node --cpu-prof`; its hottest
  * functions are printed (the figures of a profiled run are not comparable). --steps: only
  * these workloads (e.g. `--only hub --profile --steps pipeline` profiles pipelined RPC alone).
