@@ -6,7 +6,7 @@ import { PipeIOError } from '../errors';
 import { startHubPlugin, socketLinks, type HubPlugin } from '../hub/plugins';
 import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { PROVIDE_HELP } from './hub-commands-help';
-import { CONNECT_OPTIONS, connectionOf, intOption, required, untilSignal, withHubErrors } from './hub-remote';
+import { CONNECT_OPTIONS, connectionOf, HubExit, intOption, required, untilSignal, withHubErrors } from './hub-remote';
 
 function spawnExitCode(err: PipeIOError): number | undefined {
   if (err.code !== 'PIPEIO_ERR_SPAWN') return undefined;
@@ -65,8 +65,12 @@ export async function runProvide(argv: string[], io: CliIO): Promise<number> {
     return withHubErrors(() => Promise.reject(err));
   }
   let lastExit: number | null = 0;
+  let hubLost = false;
   plugin.on('stderr', (line) => io.stderr.write(`${line}\n`));
-  plugin.on('error', (err) => io.stderr.write(`pipe-io-server provide: ${err.message} [${err.code}]\n`));
+  plugin.on('error', (err) => {
+    if (err.code === 'PIPEIO_ERR_CONNECTION') hubLost = true;
+    io.stderr.write(`pipe-io-server provide: ${err.message} [${err.code}]\n`);
+  });
   plugin.on('exit', (_index, code) => (lastExit = code));
   plugin.on('restart', (index, attempt, delay) =>
     io.stderr.write(`pipe-io-server provide: ${plugin.ids[index]} crashed; restart ${attempt} in ${delay} ms\n`),
@@ -76,6 +80,7 @@ export async function runProvide(argv: string[], io: CliIO): Promise<number> {
   const why = await Promise.race([untilSignal(), closed]);
   await plugin.stop();
   if (why !== 'closed') return ExitCode.OK;
+  if (hubLost) return HubExit.UNREACHABLE;
   io.stderr.write('pipe-io-server provide: the plugin ended\n');
   return lastExit === 0 ? ExitCode.OK : ExitCode.FAILURE;
 }

@@ -161,6 +161,13 @@ describe('CLI: hub client commands', function () {
     expect(await waitForExit(sub)).to.deep.equal([7, null]);
   });
 
+  it('provide exits 7 when the hub goes away, and stops its plugin', async () => {
+    const provider = start(['provide', ...hubArgs(), '-c', 'text', '-e', 'upper', '--', 'bash', UPPER]);
+    await waitForLine(provider, /^providing /, 15000);
+    await fx.hub.stop();
+    expect(await waitForExit(provider)).to.deep.equal([7, null]);
+  });
+
   it('provide: usage errors (2) and a command that does not exist (127)', async () => {
     expect((await runCli(['provide', ...hubArgs(), '-e', 'x', '--', 'true'])).code).to.equal(2);
     expect((await runCli(['provide', ...hubArgs(), '-c', 'c', '-e', 'x'])).code).to.equal(2);

@@ -152,4 +152,25 @@ describe('Hub plugins: line mode', function () {
     expect(fx.hub.routingCore.clients.has(plugin.ids[0]!)).to.equal(false);
     expect(plugin.state).to.equal('closed');
   });
+
+  it('hub.attachPlugin: the plugin stops with the hub', async () => {
+    const plugin = await fx.hub.attachPlugin('bash', ['-c', ECHO], { channel: 'c', event: 'e', stdout: 2 });
+    const pid = plugin.pids[0]!;
+    const closed = new Promise<void>((resolve) => plugin.once('close', resolve));
+    await fx.hub.stop();
+    await closed;
+    expect(plugin.state).to.equal('closed');
+    expect(() => process.kill(pid, 0)).to.throw(); // the process is gone
+  });
+
+  it('password channels: the password option answers the challenge; without it the hub refuses', async () => {
+    await fx.stop();
+    fx = new PluginFixture();
+    await fx.start({ channelPasswords: { vault: 'pw' } });
+    let err: { code?: string } | undefined;
+    await fx.bash(ECHO, { channel: 'vault', event: 'e' }).catch((e: { code?: string }) => (err = e));
+    expect(err?.code).to.equal('PIPEIO_ERR_AUTH');
+    await fx.bash(ECHO, { channel: 'vault', event: 'e', password: 'pw' });
+    expect(fx.hub.routingCore.providers.get('vault', 'e')?.providers).to.have.length(1);
+  });
 });
