@@ -41,7 +41,8 @@ Options:
 ${CONNECTION}
   -h, --help            show this help
 
-${EXIT}  1 also when the plugin ended for good (exit 0 of the plugin: 0).
+${EXIT}  1 also when the plugin ended for good (0 if it exited 0); 7 when the hub went away;
+  126 COMMAND cannot be executed; 127 COMMAND not found.
 `;
 
 export const CALL_HELP = `Usage: pipe-io-server call --channel C --event E [options] [JSON]
