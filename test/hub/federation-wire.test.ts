@@ -4,6 +4,8 @@
  * (per-hub batching, coalescing, holding while a hub cannot be reached).
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { encodeFrame } from '../../lib/hub/protocol/codec';
 import { resolveClusterOptions } from '../../lib/hub/federation/options';
 import { Outbox, RemoteEndpoint } from '../../lib/hub/federation/remote-endpoint';
@@ -107,5 +109,29 @@ describe('Hub federation outbox', () => {
     for (let i = 0; i < 10; i++) b.deliver(encodeFrame({ type: 'call', data: 'x'.repeat(40) }));
     expect(overflows.length).to.be.greaterThan(0);
     expect(outbox.bytes).to.be.below(300);
+  });
+});
+
+describe('Hub federation loading', () => {
+  it('loads @nats-io/transport-node only for a hub given `nats`, and says how to install it when missing', function () {
+    this.timeout(60_000); // a ts-node child process
+    // A child where the package cannot be resolved: a plain hub works, a federated one throws a coded error.
+    const script = `
+      const Module = require('module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (req, ...rest) {
+        if (req.startsWith('@nats-io/')) throw Object.assign(new Error('Cannot find module ' + req), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, req, ...rest);
+      };
+      const { Hub } = require('./lib/hub/server/hub');
+      new Hub({ serverId: 'plain' });
+      try { new Hub({ serverId: 'fed', nats: { servers: ['nats://127.0.0.1:1'] } }); console.log('no error'); }
+      catch (e) { console.log(e.code + ' ' + e.message); }`;
+    const out = execFileSync(process.execPath, ['-r', 'ts-node/register', '-e', script], {
+      cwd: path.resolve(__dirname, '..', '..'),
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+      encoding: 'utf8',
+    });
+    expect(out.trim()).to.equal('PIPEIO_ERR_FEDERATION options.nats needs the package @nats-io/transport-node: npm install @nats-io/transport-node');
   });
 });
