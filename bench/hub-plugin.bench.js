@@ -6,6 +6,7 @@
  * (the package's codec from dist/), `--window` calls in flight each.
  *
  *   npm run build && node bench/hub-plugin.bench.js [--seconds S] [--callers N] [--window W] [--json FILE]
+ *                                                   [--only c-line,c-rpc,c-line-x2,node]
  *
  * Roles (internal): `--role caller ADDR_JSON` and `--role node-provider ADDR_JSON`.
  */
@@ -167,13 +168,14 @@ function buildC(dir) {
 }
 
 async function main(argv) {
-  const o = { seconds: 4, warmup: 1, callers: 2, window: 256, json: undefined };
+  const o = { seconds: 4, warmup: 1, callers: 2, window: 256, json: undefined, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--callers') o.callers = Number(argv[++i]);
     else if (a === '--window') o.window = Number(argv[++i]);
     else if (a === '--json') o.json = path.resolve(argv[++i]);
+    else if (a === '--only') o.only = argv[++i].split(',');
     else throw new Error(`unknown option ${a}`);
   }
   const { Hub } = dist('hub/server/hub.js');
@@ -200,6 +202,7 @@ async function main(argv) {
       ['C plugin, line mode, instances: 2', 'c-line-x2'],
       ['Node provider (separate process, raw wire)', 'node'],
     ]) {
+      if (o.only && !o.only.includes(event)) continue;
       const r = await measure(addr, event, o);
       rows.push({ provider: label, event, ...r });
       process.stderr.write(`${label}: ${r.callsPerSecond} calls/s, hub ${r.hubCpuUsPerCall} CPU-us/call (${r.calls} calls, ${r.errors} errors)\n`);
