@@ -23,6 +23,9 @@
  * the median of `reps` (default 3).
  *
  * Standalone: node bench/fifo-echo.bench.js [--reps 3] [--servers c,python,ours,ours-batch]
+ *             [--scenarios warm,cold-small,cold-big]
+ * Before/after in one run: PIPEIO_BENCH_BUILDS='before=/path/to/old/checkout/dist' adds a server
+ * "before" (bench/servers/ours.js on that build).
  */
 const path = require('node:path');
 const u = require('./lib/util');
@@ -39,14 +42,20 @@ const SCENARIOS = {
 };
 
 const NODE = () => process.execPath;
-const SERVERS = {
+const BUILTIN = {
   c: { cmd: () => u.C_ECHO_SERVER, args: [], makesPipes: false, exitsAtEof: true },
   python: { cmd: () => 'python3', args: [path.join(__dirname, 'servers', 'python_original.py')], makesPipes: false },
   ours: { cmd: NODE, args: [path.join(__dirname, 'servers', 'ours.js')], makesPipes: true },
   'ours-batch': { cmd: NODE, args: [path.join(__dirname, 'servers', 'ours.js'), '--batch'], makesPipes: true },
   naive: { cmd: NODE, args: [path.join(__dirname, 'servers', 'naive.js')], makesPipes: false, exitsAtEof: true },
 };
-const DEFAULT_SERVERS = ['c', 'python', 'ours', 'ours-batch'];
+const SERVERS = { ...BUILTIN };
+// PIPEIO_BENCH_BUILDS='before=/path/to/old/dist,...': more PipeIOServer builds, run beside the others.
+for (const spec of (process.env.PIPEIO_BENCH_BUILDS || '').split(',').filter(Boolean)) {
+  const [name, dist] = spec.split('=');
+  SERVERS[name] = { ...SERVERS.ours, env: { ...process.env, PIPEIO_DIST: dist } };
+}
+const DEFAULT_SERVERS = ['c', 'python', 'ours', 'ours-batch', ...Object.keys(SERVERS).filter((n) => !(n in BUILTIN))];
 
 /** One fresh server + one client run of all phases. Returns metrics plus server facts. */
 async function runOnce(serverName, scenario) {
@@ -62,7 +71,7 @@ async function runOnce(serverName, scenario) {
       u.mkfifo(inPipe);
       u.mkfifo(outPipe);
     }
-    server = u.run(spec.cmd(), [...spec.args, inPipe, outPipe], { timeoutMs: 180000 });
+    server = u.run(spec.cmd(), [...spec.args, inPipe, outPipe], { timeoutMs: 180000, env: spec.env });
     await u.waitForLine(server.child, /^READY$/m, 10000, 'READY');
     result.baseRssKiB = u.vmRSS(server.child.pid);
     let hwm = 0;

@@ -17,6 +17,7 @@
  *                            server process, so later phases see a warmed-up server). SPEC is
  *                            t:N:SIZE (throughput) or r:N:SIZE (rtt, 1,000 warm-up round trips);
  *                            one JSON line per phase, with "phase": its index.
+ * Environment: PIPE_SZ=BYTES resizes both FIFOs' kernel buffers (F_SETPIPE_SZ) once open.
  * Throughput lines also report max_inflight_bytes: the most bytes (newlines included) written
  * by the writer thread and not yet read back, sampled at each reply.
  *   slow-write TOTAL CHUNK DELAY_US
@@ -183,6 +184,17 @@ static void open_pipes(const char *read_pipe, const char *write_pipe) {
   if (wfd < 0) die("open write pipe");
   rfd = open(read_pipe, O_RDONLY | O_CLOEXEC);
   if (rfd < 0) die("open read pipe");
+  /* PIPE_SZ=BYTES: the F_SETPIPE_SZ experiment (docs/bench.md): both FIFOs' kernel buffers
+   * resized by the client, which any process holding an end may do (Linux only). */
+  const char *sz = getenv("PIPE_SZ");
+  if (sz && *sz) {
+#ifdef F_SETPIPE_SZ
+    if (fcntl(wfd, F_SETPIPE_SZ, atoi(sz)) < 0 || fcntl(rfd, F_SETPIPE_SZ, atoi(sz)) < 0) die("F_SETPIPE_SZ");
+#else
+    fprintf(stderr, "client: PIPE_SZ needs Linux\n");
+    exit(2);
+#endif
+  }
 }
 
 static void setup(long n, long size) {

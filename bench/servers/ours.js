@@ -1,6 +1,6 @@
 'use strict';
 /**
- * PipeIOServer echo server for the benchmarks (the compiled package, dist/).
+ * PipeIOServer echo server for the benchmarks (the compiled engine, dist/pipe/server.js).
  * Usage: node bench/servers/ours.js [--batch] IN_PIPE OUT_PIPE
  * Creates the FIFOs (managePipes), echoes every message with the default per-message API,
  * `handleMessage = m => server.sendMessage(m)`, or with --batch the opt-in batch API,
@@ -12,9 +12,12 @@
  * Prints "MAXGAP <ms>" (largest gap between 10 ms timer ticks) on SIGTERM.
  * On SIGTERM: stop(), print "STOPPED <ms>" on stdout, then exit by itself (no process.exit).
  */
-const { loadPackage } = require('../lib/util');
+const path = require('node:path');
+const { ROOT_DIR } = require('../lib/util');
 
-const { PipeIOServer } = loadPackage();
+// The engine alone (dist/pipe/server.js), not the whole package; PIPEIO_DIST names another
+// build's dist/ (a before/after comparison in one run: PIPEIO_BENCH_BEFORE in fifo-echo.bench.js).
+const { PipeIOServer } = require(path.join(process.env.PIPEIO_DIST || path.join(ROOT_DIR, 'dist'), 'pipe', 'server.js'));
 const argv = process.argv.slice(2);
 const batch = argv[0] === '--batch';
 const [inPipe, outPipe] = batch ? argv.slice(1) : argv;

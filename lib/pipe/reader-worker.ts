@@ -1,25 +1,32 @@
 /**
- * Worker entry: reads the in pipe with blocking syscalls, so neither the
- * event loop nor libuv's pool ever waits on a FIFO.
+ * Worker entry: reads writer sessions of the in pipe that carry long lines,
+ * with blocking syscalls, so neither the event loop nor libuv's pool ever
+ * waits on a FIFO, and the main thread only handles whole lines.
  *
- *   open(/proc/self/fd/<anchor>)  blocks until a writer appears
- *   read() ... read() == 0        every writer left: 'eof' (main flushes the fragment)
- *   loop, reopening the anchor the main thread names (it changes on rebind)
+ * The main thread reads the pipe itself (in-reader.ts) until a line grows
+ * past ESCALATE_AT; it then stops reading and asks this thread (Slot.GO) to
+ * read the rest of that writer session:
  *
- * Stop: the main thread sets CTRL=STOP, then writes a random token into the
- * FIFO through its own fd. Whether this thread sleeps in open() or read(),
- * the token wakes it; it passes on every byte before the token and exits.
+ *   wait for GO ─▶ open(/proc/self/fd/<anchor>) ─▶ read() into one growing
+ *   buffer per line; whole lines go over in one transfer ─▶ read() == 0:
+ *   'eof' (the main thread reads the next session itself) ─▶ wait for GO
+ *   ... or HAND_BACK_AFTER reads of short lines in a row: 'hand-back' (the
+ *   main thread reads the rest of the session itself) ─▶ wait for GO
+ *
+ * Stop: the main thread sets CTRL=STOP. An idle thread is woken through
+ * Slot.GO; one in a session is woken by a random token the main thread writes
+ * into the FIFO: whether it sleeps in open() or read(), it passes on every
+ * byte before the token and exits.
  */
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { inodePath } from './fifo';
+import { LineBuffer } from './line-buffer';
 import {
   Ctrl,
   IO_CHUNK,
   MAX_INFLIGHT_CHUNKS,
-  MAX_WHOLE_LINE,
   Phase,
-  SMALL_POST,
   Slot,
   SLOT_COUNT,
   TOKEN_LENGTH,
@@ -40,138 +47,91 @@ function stopping(): boolean {
   return Atomics.load(control, Slot.CTRL) === Ctrl.STOP;
 }
 
-/** Waits while MAX_INFLIGHT_CHUNKS posts are unconsumed, then counts one more. */
-function claimSlot(): void {
+/** Waits while MAX_INFLIGHT_CHUNKS posts are unconsumed, then posts the chunk (transferred). */
+function postChunk(chunk: Buffer): void {
   while (Atomics.load(control, Slot.COUNTER) >= MAX_INFLIGHT_CHUNKS && !stopping()) {
     Atomics.store(control, Slot.PHASE, Phase.IDLE);
     Atomics.wait(control, Slot.COUNTER, Atomics.load(control, Slot.COUNTER), 50);
   }
   Atomics.store(control, Slot.PHASE, Phase.READING);
   Atomics.add(control, Slot.COUNTER, 1);
-}
-
-/** Posts bytes [0, length) of `bytes` as a fresh (transferable) copy. */
-function postCopy(bytes: Uint8Array, length: number): void {
-  if (length === 0) return;
-  claimSlot();
-  const copy = new Uint8Array(length);
-  copy.set(bytes.subarray(0, length));
-  post({ type: 'data', buffer: copy.buffer, length }, [copy.buffer]);
+  const buffer = chunk.buffer as ArrayBuffer;
+  post({ type: 'data', buffer, length: chunk.length }, [buffer]);
 }
 
 /**
- * One growing buffer per pending line: read() appends to it until it holds
- * a newline, then every complete line goes over in one transfer and the
- * unterminated rest moves to the next buffer (sized for a line like the last
- * long one). So a 1 MiB message is one post, not sixteen 64 KiB chunks and a
- * join. A line longer than `limit` goes over in pieces the main thread joins
- * (or skips, past maxMessageSize).
+ * Reads of short lines in a row after which the session goes back to the main
+ * thread (a round trip is a thread wake-up faster there).
  */
-class LineBuffer {
-  bytes: Buffer = fresh(IO_CHUNK);
-  filled = 0;
-  /** Length of the last line longer than IO_CHUNK (0 after a short one): sizes the next buffer. */
-  private longLine = 0;
-  constructor(private readonly limit: number) {}
+const HAND_BACK_AFTER = 8;
 
-  /** Room for one more read, growing (a copy) or handing over a piece at `limit`. */
-  makeRoom(keep: number): void {
-    if (this.filled < this.bytes.length) return;
-    if (this.bytes.length < this.limit) {
-      const grown = fresh(Math.min(this.limit, this.bytes.length * 2));
-      this.bytes.copy(grown, 0, 0, this.filled);
-      this.bytes = grown;
-      return;
-    }
-    // A line longer than `limit`: hand over all but `keep` bytes (a possible token prefix).
-    this.handOver(this.filled - keep, 0);
-  }
+/** How a session ended: the stop token, EOF, or handed back to the main thread. */
+type SessionEnd = 'token' | 'eof' | 'hand-back';
 
-  /**
-   * Posts [0, end) and moves [end, filled) to the front of the next buffer.
-   * `lastLine`: length of the last complete line in [0, end).
-   */
-  handOver(end: number, lastLine: number): void {
-    if (end <= 0) return;
-    const rest = this.filled - end;
-    if (end < SMALL_POST) {
-      postCopy(this.bytes, end);
-      this.bytes.copyWithin(0, end, this.filled);
-      this.filled = rest;
-      return;
-    }
-    this.longLine = lastLine > IO_CHUNK ? lastLine : 0;
-    const next = fresh(Math.min(this.limit, Math.max(IO_CHUNK, this.longLine + IO_CHUNK, rest * 2)));
-    this.bytes.copy(next, 0, end, this.filled);
-    claimSlot();
-    const buffer = this.bytes.buffer as ArrayBuffer;
-    post({ type: 'data', buffer, length: end }, [buffer]);
-    this.bytes = next;
-    this.filled = rest;
-  }
-}
-
-/** A buffer of its own (never pooled), so it can be transferred. */
-function fresh(size: number): Buffer {
-  return Buffer.from(new ArrayBuffer(size));
-}
-
-/** Reads one writer session. Returns true once the stop token was found. */
-function session(fd: number, lines: LineBuffer): boolean {
+/** Reads one writer session until the stop token, EOF, or a run of short lines. */
+function session(fd: number, lines: LineBuffer): SessionEnd {
+  let short = 0;
   for (;;) {
-    lines.makeRoom(stopping() ? TOKEN_LENGTH - 1 : 0);
-    const before = lines.filled;
-    const n = fs.readSync(fd, lines.bytes, before, lines.bytes.length - before, null);
+    const room = lines.room();
+    const n = fs.readSync(fd, room, 0, room.length, null);
     if (n === 0) {
-      // EOF: an unterminated fragment goes over too; the main thread ends the line.
-      lines.handOver(lines.filled, 0);
-      return false;
+      lines.flush(); // EOF: an unterminated fragment goes over too; the main thread ends the line
+      return 'eof';
     }
-    const filled = (lines.filled += n);
-    const bytes = lines.bytes.subarray(0, filled);
     if (stopping()) {
-      // The token lies at or after this read (CTRL=STOP is set before it is written), or
-      // starts in the last TOKEN_LENGTH-1 bytes before it.
-      const at = bytes.indexOf(token, Math.max(0, before - (TOKEN_LENGTH - 1)));
+      // The token lies in this read (CTRL=STOP is set before it is written), or starts in
+      // the last TOKEN_LENGTH-1 bytes before it.
+      const held = lines.pendingLength;
+      const at = lines.peek(n).indexOf(token, Math.max(0, held - (TOKEN_LENGTH - 1)));
       if (at !== -1) {
-        postCopy(bytes, at);
-        return true;
+        lines.deliverFirst(at);
+        return 'token';
       }
     }
-    // Native scans only: memchr over the new bytes, then memrchr back to the last newline.
-    const first = bytes.indexOf(10, before);
-    if (first === -1) continue; // no newline yet: keep reading into the line
-    const last = bytes.lastIndexOf(10, filled - 1);
-    const lastLine = last === first ? last + 1 : last - bytes.lastIndexOf(10, last - 1);
-    lines.handOver(last + 1, lastLine);
+    lines.appended(n);
+    // Long lines leave a long tail after most reads; short ones never do.
+    short = lines.pendingLength < IO_CHUNK ? short + 1 : 0;
+    if (short >= HAND_BACK_AFTER && !stopping()) {
+      lines.flush(); // the start of the next line goes over first, then the main thread reads on
+      return 'hand-back';
+    }
   }
 }
 
 function run(): void {
-  const lines = new LineBuffer(Math.max(IO_CHUNK, Math.min(MAX_WHOLE_LINE, data.maxMessageSize + 1)));
+  const lines = new LineBuffer(data.maxMessageSize, postChunk, true);
+  let served = 0;
   post({ type: 'ready' });
   for (;;) {
+    Atomics.store(control, Slot.PHASE, Phase.IDLE);
+    while (Atomics.load(control, Slot.GO) === served && !stopping()) Atomics.wait(control, Slot.GO, served);
+    if (stopping()) break;
+    served = Atomics.load(control, Slot.GO);
     const anchor = Atomics.load(control, Slot.ANCHOR);
     Atomics.store(control, Slot.PHASE, Phase.OPENING);
     let fd: number;
     try {
+      // Blocks until a writer is there: the session's writer normally is (it is mid-line).
       fd = fs.openSync(inodePath(anchor, data.path), fs.constants.O_RDONLY);
     } catch (err) {
-      // The anchor was closed under us (rebind or stop): pick up the new one.
       if (stopping()) break;
       post({ type: 'error', message: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
-      Atomics.wait(control, Slot.ANCHOR, anchor, 100);
       continue;
     }
     Atomics.store(control, Slot.PHASE, Phase.READING);
-    let found: boolean;
+    let end: SessionEnd;
     try {
-      found = session(fd, lines);
+      end = session(fd, lines);
+    } catch (err) {
+      if (stopping()) break;
+      lines.reset();
+      post({ type: 'error', message: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
+      continue;
     } finally {
       fs.closeSync(fd);
     }
-    if (found) break;
-    post({ type: 'eof', anchor });
+    if (end === 'token') break;
+    post(end === 'eof' ? { type: 'eof', anchor } : { type: 'hand-back' });
   }
   Atomics.store(control, Slot.PHASE, Phase.DONE);
   post({ type: 'stopped' });

@@ -14,39 +14,19 @@ export const Slot = {
   COUNTER: 2,
   /** What the worker is doing now: {@link Phase}. */
   PHASE: 3,
+  /** Reader: writer sessions the main thread has asked it to read (see in-reader.ts). */
+  GO: 4,
 } as const;
-export const SLOT_COUNT = 4;
+export const SLOT_COUNT = 5;
 
 export const Ctrl = { RUN: 0, STOP: 1 } as const;
 export const Phase = { STARTING: 0, OPENING: 1, READING: 2, WRITING: 3, IDLE: 4, DONE: 5 } as const;
 
 /**
- * The writer's per-write() cap, and the size of the reader's first buffer.
+ * The writer's per-write() cap, and the in pipe's first read buffer size.
  * 64 KiB is also a Linux pipe's default capacity: one read() never returns more.
  */
 export const IO_CHUNK = 64 * 1024;
-/**
- * Reader: the longest unterminated line it keeps growing one buffer for
- * before handing over a piece of it (the main thread then joins the pieces).
- * Below this, lines cross the thread boundary whole: one transfer per batch of
- * lines instead of one per 64 KiB read. Measured (docs/bench.md): 1 MiB
- * messages went from 16 posts and a join copy each to one post.
- */
-export const MAX_WHOLE_LINE = 16 * 1024 * 1024;
-/**
- * Reader: chunks in flight to the main thread before it pauses reading.
- * Small on purpose: a MessagePort delivers everything queued in one turn of
- * the event loop, so this bounds how long a busy client can hold timers off
- * (8 x 64 KiB of 100-byte lines is a few ms of handler calls) and how much a
- * stop() must still deliver.
- */
-export const MAX_INFLIGHT_CHUNKS = 8;
-/**
- * Reader: a read that ends this few bytes of complete lines is copied out
- * into a buffer of its own and the big buffer reused, instead of transferring
- * the big buffer and allocating a new one (the round-trip case).
- */
-export const SMALL_POST = IO_CHUNK / 4;
 /**
  * Out path: writes of at least this many bytes go to the writer in a buffer
  * it hands back once written, and the main thread copies the next one into
@@ -57,6 +37,14 @@ export const SMALL_POST = IO_CHUNK / 4;
 export const RECYCLE_MIN = 4 * IO_CHUNK;
 /** Out path: most spare buffers kept for reuse. */
 export const MAX_SPARES = 4;
+
+/**
+ * Reader: chunks in flight to the main thread before it pauses reading.
+ * Small on purpose: a MessagePort delivers everything queued in one turn of
+ * the event loop, so this bounds how long a busy client can hold timers off
+ * and how much a stop() must still deliver.
+ */
+export const MAX_INFLIGHT_CHUNKS = 8;
 /** Length of the random stop token; < PIPE_BUF so its write is atomic. */
 export const TOKEN_LENGTH = 16;
 
@@ -76,11 +64,12 @@ export interface WriterWorkerData {
 
 /** reader worker -> main */
 export type ReaderMessage =
-  | { type: 'ready' } // about to block in open(): clients may connect
-  | { type: 'data'; buffer: ArrayBuffer; length: number } // bytes in order; usually whole lines
-  | { type: 'eof'; anchor: number } // every writer left the inode reached through `anchor`
-  | { type: 'error'; message: string; code?: string } // a syscall failed; the worker retries or stops
-  | { type: 'stopped' }; // found the stop token; nothing follows
+  | { type: 'ready' }
+  | { type: 'data'; buffer: ArrayBuffer; length: number } // bytes in order: whole lines, or a piece of a long one
+  | { type: 'eof'; anchor: number } // every writer left the inode reached through `anchor`: the session is over
+  | { type: 'hand-back' } // only short lines lately: the main thread reads the rest of the session
+  | { type: 'error'; message: string; code?: string } // a syscall failed; the session is over
+  | { type: 'stopped' }; // found the stop token or was told to stop; nothing follows
 
 /** main -> writer worker */
 export type WriterCommand =
