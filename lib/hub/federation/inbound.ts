@@ -50,7 +50,8 @@ export function handleBatch(ctx: ReconcileContext, batch: Batch, stats: InboundS
         inboundResponse(ctx.core, batch.hub, frame, path, item.targets, stats);
         break;
       default:
-        deliverLocal(ctx.core, item.targets, 'path' in frame.fields || frame.type !== 'receive' ? stamped(ctx.core, frame, path) : item.frame, stats);
+        // Publications (`receive`) carry no path in comm-ipc: forwarded as they are.
+        deliverLocal(ctx.core, item.targets, frame.type === 'receive' ? item.frame : stamped(ctx.core, frame, path), stats);
     }
   }
 }
