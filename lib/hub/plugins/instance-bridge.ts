@@ -270,6 +270,7 @@ export class InstanceBridge {
 
   /** One line the plugin wrote. */
   onPluginLine(text: string): void {
+    if (this.closed) return; // late lines while stopping: nobody is waiting for them
     if (this.options.mode === 'line') this.onDataLine(text);
     else this.onRpcLine(text);
   }
