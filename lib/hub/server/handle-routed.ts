@@ -105,7 +105,7 @@ export function handleBroadcast(core: HubCore, from: Endpoint, frame: HubFrame):
   const changes = stamps(core, from, frame);
   if (!changes) return;
   // Relayed back by a comm-ipc bridge after a hub of our NATS cluster spread it: everyone has it.
-  if (core.peerHubs.size > 0 && (changes['path'] as string[]).some((h) => core.peerHubs.has(h))) return;
+  if (core.peerHubs.size > 0 && pathOf(frame.fields).some((h) => core.peerHubs.has(h))) return;
   const refused = refusal(core, from, channel);
   if (refused) {
     core.replyError(from, undefined, refused[0], refused[1]);
