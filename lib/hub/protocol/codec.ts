@@ -47,7 +47,7 @@ export interface HubFrame {
   /** Top-level keys in wire order. */
   readonly keys: string[];
   /** Per key (same order): [keyStart, valueStart, valueEnd] offsets into `raw`. */
-  readonly spans: Uint32Array;
+  readonly spans: ArrayLike<number>;
   /** The payload (without the length header). */
   readonly raw: Buffer;
 }
@@ -56,14 +56,30 @@ function protocolError(message: string, cause?: unknown): PipeIOError {
   return pipeIOError('PIPEIO_ERR_PROTOCOL', message, cause === undefined ? undefined : { cause });
 }
 
-/** Reads the map header; returns [entry count, header length]. */
-function readMapHeader(raw: Buffer): [number, number] {
-  if (raw.length === 0) throw protocolError('empty frame: the payload must be a MessagePack map');
-  const b = raw[0]!;
-  if (b >= 0x80 && b <= 0x8f) return [b & 0x0f, 1];
-  if (b === 0xde && raw.length >= 3) return [raw.readUInt16BE(1), 3];
-  if (b === 0xdf && raw.length >= 5) return [raw.readUInt32BE(1), 5];
-  throw protocolError('the payload is not a MessagePack map');
+
+/** State of the one decode in progress (decoding is synchronous, so one set suffices). */
+let dFields: Record<string, unknown> = {};
+let dKeys: string[] = [];
+let dSpans: number[] = [];
+let dIndex = 0;
+let dCount = 0;
+let dKey = '';
+let dKeyStart = 0;
+let dBase = 0;
+
+function onDecodedValue(value: unknown, start?: number, end?: number): boolean {
+  if (dIndex >= dCount * 2) throw protocolError('trailing bytes after the map');
+  if ((dIndex & 1) === 0) {
+    if (typeof value !== 'string') throw protocolError('map keys must be strings');
+    dKey = value;
+    dKeyStart = dBase + (start ?? 0);
+  } else {
+    dSpans.push(dKeyStart, dBase + (start ?? 0), dBase + (end ?? 0));
+    dKeys.push(dKey);
+    dFields[dKey] = value;
+  }
+  dIndex++;
+  return true;
 }
 
 /**
@@ -73,71 +89,81 @@ function readMapHeader(raw: Buffer): [number, number] {
  * than {@link MAX_NESTING}.
  */
 export function decodeHubFrame(raw: Buffer): HubFrame {
-  const [count, headerLength] = readMapHeader(raw);
+  if (raw.length === 0) throw protocolError('empty frame: the payload must be a MessagePack map');
+  const b = raw[0]!;
+  let count: number;
+  let headerLength: number;
+  if (b >= 0x80 && b <= 0x8f) {
+    count = b & 0x0f;
+    headerLength = 1;
+  } else if (b === 0xde && raw.length >= 3) {
+    count = raw.readUInt16BE(1);
+    headerLength = 3;
+  } else if (b === 0xdf && raw.length >= 5) {
+    count = raw.readUInt32BE(1);
+    headerLength = 5;
+  } else {
+    throw protocolError('the payload is not a MessagePack map');
+  }
   if (count > raw.length) throw protocolError('map header announces more entries than the frame holds');
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const keys: string[] = [];
-  const spans = new Uint32Array(count * 3);
-  let index = 0;
-  let pendingKey: string | undefined;
-  let keyStart = 0;
-  const body = raw.subarray(headerLength);
+  const spans: number[] = [];
+  dFields = fields;
+  dKeys = keys;
+  dSpans = spans;
+  dIndex = 0;
+  dCount = count;
+  dBase = headerLength;
   try {
-    hubUnpackr.unpackMultiple(body, (value: unknown, start?: number, end?: number) => {
-      if (index >= count * 2) throw protocolError('trailing bytes after the map');
-      if (index % 2 === 0) {
-        if (typeof value !== 'string') throw protocolError('map keys must be strings');
-        pendingKey = value;
-        keyStart = headerLength + (start ?? 0);
-      } else {
-        const k = pendingKey!;
-        const slot = (index - 1) / 2;
-        spans[slot * 3] = keyStart;
-        spans[slot * 3 + 1] = headerLength + (start ?? 0);
-        spans[slot * 3 + 2] = headerLength + (end ?? 0);
-        keys.push(k);
-        fields[k] = value;
-      }
-      index++;
-      return true;
-    });
+    if (raw.length > headerLength) hubUnpackr.unpackMultiple(raw.subarray(headerLength), onDecodedValue);
   } catch (err) {
     if (err instanceof Error && (err as PipeIOError).code === 'PIPEIO_ERR_PROTOCOL') throw err;
     throw protocolError(`malformed MessagePack: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  if (index !== count * 2) throw protocolError('the map is truncated');
+  if (dIndex !== count * 2) throw protocolError('the map is truncated');
   const type = fields['type'];
   if (typeof type !== 'string') throw protocolError('the frame has no string "type"');
   checkValues(raw, keys, fields);
   return { type, fields, keys, spans, raw };
 }
 
-/** Walks decoded values: string keys only, no ext objects, bounded depth, valid UTF-8. */
+/** U+FFFD characters seen by the walk in progress. */
+let replacementChars = 0;
+
+/** Walks one decoded value: string keys only, no ext objects, bounded depth; counts U+FFFD. */
+function walk(value: unknown, depth: number): void {
+  if (depth > MAX_NESTING) throw protocolError(`nesting deeper than ${MAX_NESTING}`);
+  if (typeof value === 'string') {
+    if (value.includes('\uFFFD')) replacementChars += countChar(value);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return; // number, bigint, boolean
+  if (value instanceof Uint8Array) return; // bin (Buffer)
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) walk(value[i], depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      if (typeof k !== 'string') throw protocolError('map keys must be strings');
+      if (k.includes('\uFFFD')) replacementChars += countChar(k);
+      walk(v, depth + 1);
+    }
+    return;
+  }
+  throw protocolError('MessagePack ext types are not allowed');
+}
+
+/** Checks every decoded value and that the text was valid UTF-8. */
 function checkValues(raw: Buffer, keys: string[], fields: Record<string, unknown>): void {
-  let replacementChars = countReplacement(keys);
-  const walk = (value: unknown, depth: number): void => {
-    if (depth > MAX_NESTING) throw protocolError(`nesting deeper than ${MAX_NESTING}`);
-    if (typeof value === 'string') {
-      if (value.includes('\uFFFD')) replacementChars += countChar(value);
-      return;
-    }
-    if (value === null || typeof value !== 'object') return; // number, bigint, boolean
-    if (Buffer.isBuffer(value) || value instanceof Uint8Array) return;
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item, depth + 1);
-      return;
-    }
-    if (value instanceof Map) {
-      for (const [k, v] of value) {
-        if (typeof k !== 'string') throw protocolError('map keys must be strings');
-        if (k.includes('\uFFFD')) replacementChars += countChar(k);
-        walk(v, depth + 1);
-      }
-      return;
-    }
-    throw protocolError('MessagePack ext types are not allowed');
-  };
-  for (const k of keys) walk(fields[k], 1);
+  replacementChars = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k.includes('\uFFFD')) replacementChars += countChar(k);
+    const v = fields[k];
+    if (typeof v === 'object' || typeof v === 'string') walk(v, 1);
+  }
   // msgpackr replaces invalid UTF-8 with U+FFFD. A genuine U+FFFD is the bytes
   // EF BF BD on the wire, so more replacement characters than such byte runs
   // means the sender's text was not UTF-8.
@@ -152,11 +178,6 @@ function countChar(s: string): number {
   return n;
 }
 
-function countReplacement(strings: string[]): number {
-  let n = 0;
-  for (const s of strings) if (s.includes('\uFFFD')) n += countChar(s);
-  return n;
-}
 
 const REPLACEMENT_BYTES = Buffer.from([0xef, 0xbf, 0xbd]);
 function countReplacementBytes(raw: Buffer): number {
@@ -193,76 +214,110 @@ export function encodeFrame(message: object): Buffer {
   return out;
 }
 
-function mapHeader(count: number): Buffer {
-  if (count < 16) return Buffer.from([0x80 | count]);
-  if (count < 0x10000) {
-    const b = Buffer.allocUnsafe(3);
-    b[0] = 0xde;
-    b.writeUInt16BE(count, 1);
-    return b;
+
+/** A value already encoded as MessagePack (for stamps reused across frames). */
+export class Packed {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** Encodes `value` once, for reuse in many {@link restamp} calls. */
+export function packed(value: unknown): Packed {
+  return new Packed(Buffer.from(packr.pack(value)));
+}
+
+const packedKeys = new Map<string, Buffer>();
+/** The encoding of a key name (memoized; only code-defined names pass here). */
+function packedKey(key: string): Buffer {
+  let b = packedKeys.get(key);
+  if (!b) {
+    b = Buffer.from(packr.pack(key));
+    if (packedKeys.size < 256) packedKeys.set(key, b);
   }
-  const b = Buffer.allocUnsafe(5);
-  b[0] = 0xdf;
-  b.writeUInt32BE(count, 1);
   return b;
+}
+
+function bytesOf(value: unknown): Buffer {
+  return value instanceof Packed ? value.bytes : packr.pack(value);
 }
 
 /**
  * Re-encodes `frame` as a whole frame with some top-level keys replaced or
- * added (`changes`; a value of `undefined` removes the key). Every other key
- * and value is copied byte for byte from the sender's payload.
+ * added (`changes`; a value of `undefined` removes the key; a {@link Packed}
+ * value is copied as is). Every other key and value is copied byte for byte
+ * from the sender's payload. One allocation, no intermediate buffers.
  */
 export function restamp(frame: HubFrame, changes: Record<string, unknown>): Buffer {
-  const pieces: Buffer[] = [];
-  let count = 0;
   const raw = frame.raw;
-  const done = new Set<string>();
-  let runStart = -1;
-  let runEnd = -1;
-  const flushRun = (): void => {
-    if (runStart >= 0) pieces.push(raw.subarray(runStart, runEnd));
-    runStart = -1;
-  };
-  for (let i = 0; i < frame.keys.length; i++) {
-    const key = frame.keys[i]!;
-    const ks = frame.spans[i * 3]!;
-    const vs = frame.spans[i * 3 + 1]!;
-    const ve = frame.spans[i * 3 + 2]!;
-    if (Object.prototype.hasOwnProperty.call(changes, key)) {
-      flushRun();
-      done.add(key);
-      const next = changes[key];
+  const keys = frame.keys;
+  const spans = frame.spans;
+  const changed = Object.keys(changes);
+  // Pass 1: sizes. Replaced values are encoded here (once) and kept by index.
+  const replaced: Array<Buffer | undefined> = new Array(keys.length);
+  const seen = new Uint8Array(changed.length);
+  let count = 0;
+  let body = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const at = changed.indexOf(keys[i]!);
+    if (at >= 0) {
+      seen[at] = 1;
+      const next = changes[changed[at]!];
       if (next === undefined) continue;
-      pieces.push(raw.subarray(ks, vs), packr.pack(next));
-      count++;
-      continue;
-    }
-    if (runStart >= 0 && runEnd === ks) runEnd = ve;
-    else {
-      flushRun();
-      runStart = ks;
-      runEnd = ve;
+      const b = bytesOf(next);
+      replaced[i] = b;
+      body += spans[i * 3 + 1]! - spans[i * 3]! + b.length;
+    } else {
+      body += spans[i * 3 + 2]! - spans[i * 3]!;
     }
     count++;
   }
-  flushRun();
-  for (const key of Object.keys(changes)) {
-    if (done.has(key) || changes[key] === undefined) continue;
-    pieces.push(packr.pack(key), packr.pack(changes[key]));
+  const appended: Buffer[] = [];
+  for (let j = 0; j < changed.length; j++) {
+    if (seen[j] || changes[changed[j]!] === undefined) continue;
+    const k = packedKey(changed[j]!);
+    const v = bytesOf(changes[changed[j]!]);
+    appended.push(k, v);
+    body += k.length + v.length;
     count++;
   }
-  const header = mapHeader(count);
-  let total = header.length;
-  for (const p of pieces) total += p.length;
+  const headerLength = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+  const total = headerLength + body;
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + total);
   out.writeUInt32BE(total, 0);
-  let offset = FRAME_HEADER_BYTES;
-  header.copy(out, offset);
-  offset += header.length;
-  for (const p of pieces) {
-    p.copy(out, offset);
-    offset += p.length;
+  let o = FRAME_HEADER_BYTES;
+  if (headerLength === 1) out[o++] = 0x80 | count;
+  else if (headerLength === 3) {
+    out[o] = 0xde;
+    out.writeUInt16BE(count, o + 1);
+    o += 3;
+  } else {
+    out[o] = 0xdf;
+    out.writeUInt32BE(count, o + 1);
+    o += 5;
   }
+  // Pass 2: copy runs of untouched entries, keys of replaced ones, new values.
+  let runStart = -1;
+  let runEnd = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const ks = spans[i * 3]!;
+    const isChanged = replaced[i] !== undefined || changed.includes(keys[i]!);
+    if (!isChanged) {
+      if (runStart >= 0 && runEnd === ks) runEnd = spans[i * 3 + 2]!;
+      else {
+        if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+        runStart = ks;
+        runEnd = spans[i * 3 + 2]!;
+      }
+      continue;
+    }
+    if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+    runStart = -1;
+    const b = replaced[i];
+    if (b === undefined) continue; // removed
+    o += raw.copy(out, o, ks, spans[i * 3 + 1]!);
+    o += b.copy(out, o);
+  }
+  if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+  for (const b of appended) o += b.copy(out, o);
   return out;
 }
 

@@ -45,6 +45,8 @@ export interface ConnectionContext {
 type ConnState = 'accepted' | 'challenged' | 'ready' | 'closed';
 
 const PONG = encodeFrame({ type: 'pong' });
+/** Up to this many bytes, a tick's frames are copied into one buffer; above, written corked. */
+const BATCH_COPY_LIMIT = 256 * 1024;
 /** How long a closing connection may take to flush its last error frame. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -59,7 +61,9 @@ export class HubConnection implements Endpoint {
   private challenge = '';
   private readonly acceptedAt = Date.now();
   private lastRead = Date.now();
-  private corked = false;
+  /** Frames delivered in this tick, written together on the next one. */
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
   private paused = false;
 
   constructor(socket: net.Socket, ctx: ConnectionContext) {
@@ -82,31 +86,43 @@ export class HubConnection implements Endpoint {
 
   /** Bytes written but not yet taken by the kernel. */
   get queuedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.outboxBytes;
   }
 
   deliver(frame: Buffer): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
-    if (this.socket.writableLength + frame.length > this.ctx.limits.maxQueueBytes) {
-      this.close(
-        pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${this.socket.writableLength} queued bytes`),
-        false,
-      );
+    const queued = this.socket.writableLength + this.outboxBytes;
+    if (queued + frame.length > this.ctx.limits.maxQueueBytes) {
+      this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued} queued bytes`), false);
       return false;
     }
-    if (!this.corked) {
-      // Frames produced in one tick leave in one write.
-      this.corked = true;
+    // Frames produced in one tick leave in one write (one syscall, one copy).
+    if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    return true;
+  }
+
+  /** Writes what this tick delivered. */
+  flush(): void {
+    const n = this.outbox.length;
+    if (n === 0 || this.socket.destroyed) return;
+    const frames = this.outbox;
+    const bytes = this.outboxBytes;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (n === 1) this.socket.write(frames[0]!);
+    else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes));
+    else {
       this.socket.cork();
-      process.nextTick(() => this.uncork());
+      for (const f of frames) this.socket.write(f);
+      this.socket.uncork();
     }
-    this.socket.write(frame);
     if (!this.paused && this.socket.writableLength > this.ctx.limits.maxQueueBytes / 4) {
       // It does not read its replies: stop reading its requests until it does.
       this.paused = true;
       this.socket.pause();
     }
-    return true;
   }
 
   /** Sends a coded `error` frame (if possible) and closes. Idempotent. */
@@ -115,6 +131,7 @@ export class HubConnection implements Endpoint {
     const wasReady = this.state === 'ready';
     this.state = 'closed';
     if (err && sendError && !this.socket.destroyed) {
+      this.flush(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
       const timer = setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS);
       timer.unref();
@@ -230,11 +247,6 @@ export class HubConnection implements Endpoint {
     this.ctx.onIdentified(this);
   }
 
-  private uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
-  }
-
   private onDrain(): void {
     if (this.paused && this.state !== 'closed') {
       this.paused = false;
@@ -246,4 +258,8 @@ export class HubConnection implements Endpoint {
   private onSocketClose(): void {
     if (this.state !== 'closed') this.close(undefined);
   }
+}
+
+function flushOutbox(conn: HubConnection): void {
+  conn.flush();
 }

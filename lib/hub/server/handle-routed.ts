@@ -7,19 +7,57 @@
  * its callers), password channels admit only members that proved the
  * password, and `__comm_ipc*` channels are read-only.
  */
-import { restamp, type HubFrame } from '../protocol/codec';
+import { packed, restamp, type HubFrame, type Packed } from '../protocol/codec';
 import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { flag, optString, pathOf, reqString, requestIdOf } from './fields';
 
-/** Stamps for a routed frame, or undefined if it looped back to us. */
+/** Encoded stamps reused across frames: routing runs for every call. */
+const packedIds = new Map<string, Packed>();
+function packedId(id: string): Packed {
+  let p = packedIds.get(id);
+  if (!p) {
+    if (packedIds.size >= 8192) packedIds.clear();
+    p = packed(id);
+    packedIds.set(id, p);
+  }
+  return p;
+}
+
+let stampSecond = -1;
+let stampNow: Packed = packed(0);
+function packedNow(): Packed {
+  const now = nowSeconds();
+  if (now !== stampSecond) {
+    stampSecond = now;
+    stampNow = packed(now);
+  }
+  return stampNow;
+}
+
+const selfStamps = new WeakMap<HubCore, { path: Packed; origin: Packed }>();
+function ownStamps(core: HubCore): { path: Packed; origin: Packed } {
+  let s = selfStamps.get(core);
+  if (!s) {
+    s = { path: packed([core.serverId]), origin: packed(core.serverId) };
+    selfStamps.set(core, s);
+  }
+  return s;
+}
+
+/** Stamps for a routed frame (comm-ipc 3.0.2), or undefined if it looped back to us. */
 function stamps(core: HubCore, from: Endpoint, frame: HubFrame): Record<string, unknown> | undefined {
-  const path = pathOf(frame.fields);
-  if (path.includes(core.serverId)) return undefined;
-  const changes: Record<string, unknown> = { sender_id: from.id, path: [...path, core.serverId] };
-  if (!('timestamp' in frame.fields)) changes['timestamp'] = nowSeconds();
-  if (!('origin_server_id' in frame.fields)) changes['origin_server_id'] = core.serverId;
+  const own = ownStamps(core);
+  let path: unknown = own.path;
+  if (frame.fields['path'] !== undefined) {
+    const incoming = pathOf(frame.fields);
+    if (incoming.includes(core.serverId)) return undefined;
+    if (incoming.length > 0) path = [...incoming, core.serverId];
+  }
+  const changes: Record<string, unknown> = { sender_id: packedId(from.id), path };
+  if (!('timestamp' in frame.fields)) changes['timestamp'] = packedNow();
+  if (!('origin_server_id' in frame.fields)) changes['origin_server_id'] = own.origin;
   return changes;
 }
 
@@ -96,7 +134,7 @@ export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): 
     return;
   }
   const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !('error' in f);
-  if (!streaming) core.requests.complete(pending.key);
+  if (!streaming) core.requests.complete(pending);
   core.deliverTo(target, restamp(frame, changes));
 }
 

@@ -6,9 +6,11 @@
  * each caller's share of the table is capped.
  *
  * An entry and everything that refers to it live and die together
- * (add/complete/dropProvider/dropCaller).
+ * (add/complete/dropProvider/dropCaller). Indexes hold the entry objects
+ * themselves (no composite string keys): this table is on every call's path.
  */
 export interface PendingCall {
+  /** `caller NUL requestId`: a stable name for the entry. */
   readonly key: string;
   readonly caller: string;
   readonly provider: string;
@@ -17,17 +19,17 @@ export interface PendingCall {
   readonly event: string;
 }
 
-const callKey = (caller: string, requestId: string): string => `${caller}\u0000${requestId}`;
-
 export class RequestTable {
-  private readonly calls = new Map<string, PendingCall>();
-  private readonly byProvider = new Map<string, Set<string>>();
-  private readonly byCaller = new Map<string, Set<string>>();
+  /** caller -> request id -> call. */
+  private readonly byCaller = new Map<string, Map<string, PendingCall>>();
+  /** provider -> the calls it owes. */
+  private readonly byProvider = new Map<string, Set<PendingCall>>();
+  private count = 0;
   /** Responses that matched no call in flight (late, duplicate or injected). */
   orphanResponses = 0;
 
   get size(): number {
-    return this.calls.size;
+    return this.count;
   }
 
   /** Calls `provider` has in flight (for least-active). */
@@ -42,66 +44,78 @@ export class RequestTable {
 
   /** Records a routed call. A repeated request id from the same caller replaces the older entry. */
   add(call: Omit<PendingCall, 'key'>): void {
-    const key = callKey(call.caller, call.requestId);
-    if (this.calls.has(key)) this.complete(key);
-    const entry: PendingCall = { ...call, key };
-    this.calls.set(key, entry);
-    addTo(this.byProvider, call.provider, key);
-    addTo(this.byCaller, call.caller, key);
+    let mine = this.byCaller.get(call.caller);
+    if (!mine) {
+      mine = new Map();
+      this.byCaller.set(call.caller, mine);
+    } else {
+      const old = mine.get(call.requestId);
+      if (old) this.complete(old);
+    }
+    const entry: PendingCall = {
+      key: `${call.caller}\u0000${call.requestId}`,
+      caller: call.caller,
+      provider: call.provider,
+      requestId: call.requestId,
+      channel: call.channel,
+      event: call.event,
+    };
+    mine.set(call.requestId, entry);
+    let owed = this.byProvider.get(call.provider);
+    if (!owed) {
+      owed = new Set();
+      this.byProvider.set(call.provider, owed);
+    }
+    owed.add(entry);
+    this.count++;
   }
 
   /** The call `responder` may answer for (`caller`, `requestId`), if it is in flight. */
   find(caller: string, requestId: string, responder: string): PendingCall | undefined {
-    const entry = this.calls.get(callKey(caller, requestId));
+    const entry = this.byCaller.get(caller)?.get(requestId);
     return entry && entry.provider === responder ? entry : undefined;
   }
 
   /** The call `caller` is waiting on under `requestId`, whoever owes it (federated responses). */
   peek(caller: string, requestId: string): PendingCall | undefined {
-    return this.calls.get(callKey(caller, requestId));
+    return this.byCaller.get(caller)?.get(requestId);
   }
 
-  complete(key: string): void {
-    const entry = this.calls.get(key);
+  /** Removes a call (the entry, or its `key`). */
+  complete(callOrKey: PendingCall | string): void {
+    let entry: PendingCall | undefined;
+    if (typeof callOrKey === 'string') {
+      const cut = callOrKey.indexOf('\u0000');
+      entry = this.peek(callOrKey.slice(0, cut), callOrKey.slice(cut + 1));
+    } else {
+      entry = callOrKey;
+    }
     if (!entry) return;
-    this.calls.delete(key);
-    removeFrom(this.byProvider, entry.provider, key);
-    removeFrom(this.byCaller, entry.caller, key);
+    const mine = this.byCaller.get(entry.caller);
+    if (!mine || mine.get(entry.requestId) !== entry) return;
+    mine.delete(entry.requestId);
+    if (mine.size === 0) this.byCaller.delete(entry.caller);
+    const owed = this.byProvider.get(entry.provider);
+    if (owed) {
+      owed.delete(entry);
+      if (owed.size === 0) this.byProvider.delete(entry.provider);
+    }
+    this.count--;
   }
 
   /** Removes and returns every call `provider` owed (it left). */
   dropProvider(provider: string): PendingCall[] {
-    const keys = this.byProvider.get(provider);
-    if (!keys) return [];
-    const out: PendingCall[] = [];
-    for (const key of [...keys]) {
-      const entry = this.calls.get(key);
-      if (entry) out.push(entry);
-      this.complete(key);
-    }
+    const owed = this.byProvider.get(provider);
+    if (!owed) return [];
+    const out = [...owed];
+    for (const entry of out) this.complete(entry);
     return out;
   }
 
   /** Forgets every call `caller` was waiting on (it left; late answers become orphans). */
   dropCaller(caller: string): void {
-    const keys = this.byCaller.get(caller);
-    if (!keys) return;
-    for (const key of [...keys]) this.complete(key);
+    const mine = this.byCaller.get(caller);
+    if (!mine) return;
+    for (const entry of [...mine.values()]) this.complete(entry);
   }
-}
-
-function addTo(index: Map<string, Set<string>>, id: string, key: string): void {
-  let set = index.get(id);
-  if (!set) {
-    set = new Set();
-    index.set(id, set);
-  }
-  set.add(key);
-}
-
-function removeFrom(index: Map<string, Set<string>>, id: string, key: string): void {
-  const set = index.get(id);
-  if (!set) return;
-  set.delete(key);
-  if (set.size === 0) index.delete(id);
 }
