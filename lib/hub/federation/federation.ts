@@ -26,7 +26,22 @@ import { dropHub, applyState, endpointsOf, type ReconcileContext } from './recon
 import { Outbox } from './remote-endpoint';
 import { LocalView } from './snapshot';
 import type { ClusterTransport, LinkStatus } from './transport';
-import { controlSubject, decodeBatch, decodeControl, encodeBatch, encodeControl, inboxSubject, WIRE_VERSION, type BatchItem, type ControlMessage } from './wire';
+import {
+  controlSubject,
+  decodeBatch,
+  decodeControl,
+  decodeState,
+  encodeBatch,
+  encodeControl,
+  encodeState,
+  inboxSubject,
+  MAX_STATE_PARTS,
+  splitState,
+  STATE_CHUNK_BYTES,
+  WIRE_VERSION,
+  type BatchItem,
+  type ControlMessage,
+} from './wire';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -45,6 +60,8 @@ interface Peer {
   ver: number;
   /** Heard from since our link last came up: frames for it may leave. */
   confirmed: boolean;
+  /** The parts of a state being received. */
+  partial?: { ver: number; chunks: Uint8Array[] };
 }
 
 export interface FederationStats {
@@ -74,8 +91,12 @@ export class Federation {
   private downSince = 0;
   private lastHeartbeat = 0;
 
-  constructor(core: HubCore, opts: ResolvedClusterOptions, transport: ClusterTransport, emit: (ev: ClusterEvent) => void) {
+  private readonly stateChunkBytes: number;
+
+  /** @param stateChunkBytes Largest state message part (tests make it small). */
+  constructor(core: HubCore, opts: ResolvedClusterOptions, transport: ClusterTransport, emit: (ev: ClusterEvent) => void, stateChunkBytes = STATE_CHUNK_BYTES) {
     this.core = core;
+    this.stateChunkBytes = stateChunkBytes;
     this.opts = opts;
     this.transport = transport;
     this.emit = emit;
@@ -175,12 +196,12 @@ export class Federation {
 
   private publishState(force: boolean): void {
     if (this.stateValue === 'closed' || this.stateValue === 'idle') return;
-    const state = this.view.build();
-    const bytes = Buffer.from(encodeControl({ v: WIRE_VERSION, hub: this.core.serverId, inst: this.inst, k: 'state', seq: 0, ver: 0, state }));
+    const bytes = encodeState(this.view.build());
     if (this.lastState && bytes.equals(this.lastState) && !force) return;
     if (!this.lastState || !bytes.equals(this.lastState)) this.ver++;
     this.lastState = bytes;
-    this.publishControl({ k: 'state', seq: ++this.seq, ver: this.ver, state });
+    const chunks = splitState(bytes, this.stateChunkBytes);
+    chunks.forEach((chunk, part) => this.publishControl({ k: 'state', seq: ++this.seq, ver: this.ver, part, parts: chunks.length, chunk }));
   }
 
   private publishControl(body: DistributiveOmit<ControlMessage, 'v' | 'hub' | 'inst'>): void {
@@ -254,8 +275,24 @@ export class Federation {
     peer.seq = m.seq;
     this.markHeard(peer);
     if (m.k === 'state') {
+      const chunks = m.part === 0 ? [] : peer.partial?.ver === m.ver ? peer.partial.chunks : undefined;
+      peer.partial = undefined;
+      // A part missing (lost, or we joined mid-state): the next heartbeat's version asks again.
+      if (!chunks || chunks.length !== m.part || m.parts > MAX_STATE_PARTS) return;
+      chunks.push(m.chunk);
+      if (chunks.length < m.parts) {
+        peer.partial = { ver: m.ver, chunks };
+        return;
+      }
+      let state;
+      try {
+        state = decodeState(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      } catch (err) {
+        this.error(`hub ${m.hub}: ${(err as Error).message}`, err);
+        return;
+      }
       peer.ver = m.ver;
-      applyState(this.ctx, m.hub, m.state);
+      applyState(this.ctx, m.hub, state);
     } else if (m.ver !== peer.ver) {
       this.publishControl({ k: 'hello' }); // we missed a state: ask again
     }

@@ -72,14 +72,44 @@ interface Header {
 export type ControlMessage =
   /** A hub joined (or re-joined after a link loss): everyone answers with its state. */
   | (Header & { k: 'hello' })
-  /** A hub's full state, `ver` bumps on every change. */
-  | (Header & { k: 'state'; seq: number; ver: number; state: HubState })
+  /**
+   * A hub's full state (MessagePack of {@link HubState}) in `parts` chunks of at most
+   * STATE_CHUNK_BYTES, sent in a row (consecutive `seq`); `ver` bumps on every change.
+   */
+  | (Header & { k: 'state'; seq: number; ver: number; part: number; parts: number; chunk: Uint8Array })
   /** Liveness; a receiver whose copy of `ver` is older asks for the state with a hello. */
   | (Header & { k: 'hb'; seq: number; ver: number })
   /** The hub stops: drop its members now. */
   | (Header & { k: 'bye' });
 
 const KINDS = new Set(['hello', 'state', 'hb', 'bye']);
+
+/**
+ * Largest chunk of a state message: a hub's state grows with its members, NATS refuses
+ * messages over its max_payload (1 MiB by default), so big states travel in parts.
+ */
+export const STATE_CHUNK_BYTES = 256 * 1024;
+/** Most parts a state may have (bounds what a receiver buffers: 1 GiB at the default chunk). */
+export const MAX_STATE_PARTS = 4096;
+
+export function encodeState(state: HubState): Buffer {
+  return Buffer.from(packr.pack(state));
+}
+
+export function decodeState(bytes: Uint8Array): HubState {
+  const s = unpackr.unpack(bytes) as Partial<HubState> | null;
+  if (!s || !Array.isArray(s.clients) || !Array.isArray(s.channels) || !Array.isArray(s.events) || !Array.isArray(s.topics) || !Array.isArray(s.passwords)) {
+    throw pipeIOError('PIPEIO_ERR_FEDERATION', 'malformed hub state');
+  }
+  return s as HubState;
+}
+
+/** Cuts an encoded state into chunks of at most `size` bytes (at least one). */
+export function splitState(bytes: Buffer, size = STATE_CHUNK_BYTES): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 0; o < bytes.length; o += size) out.push(bytes.subarray(o, o + size));
+  return out.length > 0 ? out : [bytes];
+}
 
 export function encodeControl(message: ControlMessage): Uint8Array {
   return packr.pack(message);
