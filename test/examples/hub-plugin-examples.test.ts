@@ -1,7 +1,7 @@
 /**
  * Runs the hub-plugin examples as real processes (as their READMEs say) and
  * checks their output: a bash plugin called from Node and from the Python
- * comm-ipc client, a C plugin serving a group of 4, a subscribe | grep
+ * comm-ipc client, a C plugin serving a group of 4, a Python rpc plugin, a subscribe | grep
  * pipeline (on the built CLI).
  */
 import { expect } from 'chai';
@@ -42,6 +42,15 @@ describe('hub plugin examples', function () {
       '4 instances (c-worker-1, c-worker-2, c-worker-3, c-worker-4) provide jobs:workers.square',
       '100 calls: 100 correct, answered by 4 processes',
       'a bad call fails: worker.c wants a number',
+    ]);
+  });
+
+  it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async () => {
+    expect(await runExample('hub-python-plugin')).to.deep.equal([
+      'shout: "QUIET PLEASE"',
+      'letters (a stream): ["a","b","c"]',
+      'stats: 2 words, bytes "two words"',
+      'published on words/shouted: "QUIET PLEASE"',
     ]);
   });
 
