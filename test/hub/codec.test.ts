@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
-import { decodeClientFrame, decodeHubFrame, encodeFrame, restamp } from '../../lib/hub/protocol/codec';
+import { decodeClientFrame, decodeHubFrame, encodeFrame, packValue, restamp, stampRouted } from '../../lib/hub/protocol/codec';
 import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import type { PipeIOError } from '../../lib/errors';
 
@@ -86,6 +86,24 @@ describe('hub codec', () => {
       const f = decodeHubFrame(payloadOf(encodeFrame({ type: 'publish', sub_name: 's', data: 1.5, sender_id: 'spoof' })));
       const back = decodeClientFrame(restamp(f, { type: 'receive', sub_name: undefined, sender_id: 'owner' }).subarray(4));
       expect(back).to.deep.equal({ type: 'receive', data: 1.5, sender_id: 'owner' });
+    });
+  });
+
+  describe('stampRouted', () => {
+    it('gives the same frame as the general restamp, whichever stamps are present', () => {
+      const st = { senderId: packValue('A'), path: packValue(['S0', 'S1']), timestamp: packValue(1700000000), origin: packValue('S1') };
+      const frames = [
+        { type: 'call', channel: 'c', data: { x: 1.5 } },
+        { type: 'call', sender_id: 'spoof', path: ['S0'], timestamp: 5, origin_server_id: null, data: 'd', request_id: 'r' },
+        Object.fromEntries([['type', 'broadcast'], ...Array.from({ length: 20 }, (_, i) => [`k${i}`, i])]),
+      ];
+      for (const message of frames) {
+        const f = decodeHubFrame(payloadOf(encodeFrame(message)));
+        const changes: Record<string, unknown> = { sender_id: 'A', path: ['S0', 'S1'] };
+        if (!('timestamp' in message)) changes['timestamp'] = 1700000000;
+        if (!('origin_server_id' in message)) changes['origin_server_id'] = 'S1';
+        expect(stampRouted(f, st).equals(restamp(f, changes))).to.equal(true);
+      }
     });
   });
 

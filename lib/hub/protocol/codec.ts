@@ -321,6 +321,110 @@ export function restamp(frame: HubFrame, changes: Record<string, unknown>): Buff
   return out;
 }
 
+/** The four stamps of a routed frame (comm-ipc 3.0.2), already encoded. */
+export interface RoutedStamps {
+  senderId: Buffer;
+  path: Buffer;
+  /** Added only if the frame has no `timestamp` key. */
+  timestamp: Buffer;
+  /** Added only if the frame has no `origin_server_id` key. */
+  origin: Buffer;
+}
+
+const K_SENDER = Buffer.from(packr.pack('sender_id'));
+const K_PATH = Buffer.from(packr.pack('path'));
+const K_TIMESTAMP = Buffer.from(packr.pack('timestamp'));
+const K_ORIGIN = Buffer.from(packr.pack('origin_server_id'));
+
+/**
+ * {@link restamp} specialised for the hot path of routing: replaces
+ * `sender_id` and `path`, adds `timestamp` and `origin_server_id` when
+ * absent, copies everything else byte for byte. No allocation but the output.
+ */
+export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
+  const raw = frame.raw;
+  const keys = frame.keys;
+  const spans = frame.spans;
+  const n = keys.length;
+  let hasSender = false;
+  let hasPath = false;
+  let hasTimestamp = false;
+  let hasOrigin = false;
+  let body = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    const ks = spans[i * 3]!;
+    if (k === 'sender_id') {
+      hasSender = true;
+      body += spans[i * 3 + 1]! - ks + st.senderId.length;
+    } else if (k === 'path') {
+      hasPath = true;
+      body += spans[i * 3 + 1]! - ks + st.path.length;
+    } else {
+      if (k === 'timestamp') hasTimestamp = true;
+      else if (k === 'origin_server_id') hasOrigin = true;
+      body += spans[i * 3 + 2]! - ks;
+    }
+  }
+  let count = n;
+  if (!hasSender) {
+    count++;
+    body += K_SENDER.length + st.senderId.length;
+  }
+  if (!hasPath) {
+    count++;
+    body += K_PATH.length + st.path.length;
+  }
+  if (!hasTimestamp) {
+    count++;
+    body += K_TIMESTAMP.length + st.timestamp.length;
+  }
+  if (!hasOrigin) {
+    count++;
+    body += K_ORIGIN.length + st.origin.length;
+  }
+  const headerLength = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+  const total = headerLength + body;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + total);
+  out.writeUInt32BE(total, 0);
+  let o = FRAME_HEADER_BYTES;
+  if (headerLength === 1) out[o++] = 0x80 | count;
+  else if (headerLength === 3) {
+    out[o] = 0xde;
+    out.writeUInt16BE(count, o + 1);
+    o += 3;
+  } else {
+    out[o] = 0xdf;
+    out.writeUInt32BE(count, o + 1);
+    o += 5;
+  }
+  let runStart = -1;
+  let runEnd = -1;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    const ks = spans[i * 3]!;
+    const value = k === 'sender_id' ? st.senderId : k === 'path' ? st.path : undefined;
+    if (value === undefined) {
+      if (runStart < 0 || runEnd !== ks) {
+        if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+        runStart = ks;
+      }
+      runEnd = spans[i * 3 + 2]!;
+      continue;
+    }
+    if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+    runStart = -1;
+    o += raw.copy(out, o, ks, spans[i * 3 + 1]!);
+    o += value.copy(out, o);
+  }
+  if (runStart >= 0) o += raw.copy(out, o, runStart, runEnd);
+  if (!hasSender) o += K_SENDER.copy(out, o) + st.senderId.copy(out, o + K_SENDER.length);
+  if (!hasPath) o += K_PATH.copy(out, o) + st.path.copy(out, o + K_PATH.length);
+  if (!hasTimestamp) o += K_TIMESTAMP.copy(out, o) + st.timestamp.copy(out, o + K_TIMESTAMP.length);
+  if (!hasOrigin) o += K_ORIGIN.copy(out, o) + st.origin.copy(out, o + K_ORIGIN.length);
+  return out;
+}
+
 /** The raw MessagePack bytes of one top-level value of `frame`, if present. */
 export function rawField(frame: HubFrame, key: string): Buffer | undefined {
   const i = frame.keys.indexOf(key);

@@ -7,7 +7,7 @@
  * its callers), password channels admit only members that proved the
  * password, and `__comm_ipc*` channels are read-only.
  */
-import { packed, restamp, type HubFrame, type Packed } from '../protocol/codec';
+import { packed, stampRouted, type HubFrame, type Packed, type RoutedStamps } from '../protocol/codec';
 import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { Endpoint } from './endpoint';
@@ -47,18 +47,15 @@ function ownStamps(core: HubCore): { path: Packed; origin: Packed } {
 }
 
 /** Stamps for a routed frame (comm-ipc 3.0.2), or undefined if it looped back to us. */
-function stamps(core: HubCore, from: Endpoint, frame: HubFrame): Record<string, unknown> | undefined {
+function stamps(core: HubCore, from: Endpoint, frame: HubFrame): RoutedStamps | undefined {
   const own = ownStamps(core);
-  let path: unknown = own.path;
+  let path = own.path.bytes;
   if (frame.fields['path'] !== undefined) {
     const incoming = pathOf(frame.fields);
     if (incoming.includes(core.serverId)) return undefined;
-    if (incoming.length > 0) path = [...incoming, core.serverId];
+    if (incoming.length > 0) path = packed([...incoming, core.serverId]).bytes;
   }
-  const changes: Record<string, unknown> = { sender_id: packedId(from.id), path };
-  if (!('timestamp' in frame.fields)) changes['timestamp'] = packedNow();
-  if (!('origin_server_id' in frame.fields)) changes['origin_server_id'] = own.origin;
-  return changes;
+  return { senderId: packedId(from.id).bytes, path, timestamp: packedNow().bytes, origin: own.origin.bytes };
 }
 
 /**
@@ -118,7 +115,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     }
     core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
   }
-  core.deliverTo(target, restamp(frame, changes));
+  core.deliverTo(target, stampRouted(frame, changes));
 }
 
 export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): void {
@@ -135,7 +132,7 @@ export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): 
   }
   const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !('error' in f);
   if (!streaming) core.requests.complete(pending);
-  core.deliverTo(target, restamp(frame, changes));
+  core.deliverTo(target, stampRouted(frame, changes));
 }
 
 export function handleBroadcast(core: HubCore, from: Endpoint, frame: HubFrame): void {
@@ -154,7 +151,7 @@ export function handleBroadcast(core: HubCore, from: Endpoint, frame: HubFrame):
   let out: Buffer | undefined;
   for (const id of ch.openers) {
     if (id === from.id) continue;
-    out ??= restamp(frame, changes);
+    out ??= stampRouted(frame, changes);
     core.deliverTo(id, out);
   }
 }
@@ -173,5 +170,5 @@ export function handleSend(core: HubCore, from: Endpoint, frame: HubFrame): void
   const entry = core.providers.get(channel, event);
   if (!entry) return; // comm-ipc: dropped silently, no reply
   const target = core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id));
-  if (target !== undefined) core.deliverTo(target, restamp(frame, changes));
+  if (target !== undefined) core.deliverTo(target, stampRouted(frame, changes));
 }
