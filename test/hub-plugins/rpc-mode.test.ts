@@ -227,4 +227,27 @@ while True:
     expect((await fx.call(caller, 'math', 'double', 7))['data']).to.equal(14);
     expect((await fx.call(caller, 'math', 'square', 7))['data']).to.equal(49);
   });
+
+  it('a crash mid-stream fails the stream; the restarted plugin serves again', async () => {
+    const plugin = await py(
+      `
+while True:
+    m = recv()
+    if m["data"] == "crash":
+        send({"type": "response", "request_id": m["request_id"], "data": "first", "is_final": False})
+        os._exit(9)
+    send({"type": "response", "request_id": m["request_id"], "data": "fine"})
+`,
+      { channel: 'c', event: 's', stream: true, restart: { initialDelay: 20 } },
+    );
+    const caller = await fx.client('caller');
+    caller.send({ type: 'call', request_id: 'st', channel: 'c', event: 's', data: 'crash', is_stream: true, is_final: false });
+    const chunk = await caller.nextOf('response', 'st');
+    expect([chunk['data'], chunk['is_final']]).to.deep.equal(['first', false]);
+    const end = await caller.nextOf('response', 'st');
+    expect(end['code']).to.equal('PIPEIO_ERR_PROVIDER_GONE');
+    expect(end['error']).to.match(/exited \(code 9\)/);
+    await waitFor(() => plugin.pids[0] !== undefined, 'the restart');
+    expect((await fx.call(caller, 'c', 's', 'again'))['data']).to.equal('fine');
+  });
 });
