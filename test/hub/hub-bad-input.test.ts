@@ -38,6 +38,8 @@ describe('Hub bad input', () => {
     await expectRejected(frameOf(Buffer.from('93010203', 'hex')), 'PIPEIO_ERR_PROTOCOL');
     await expectRejected(frameOf(Buffer.from('82a474797065a470696e67a173a2c328', 'hex')), 'PIPEIO_ERR_PROTOCOL');
     await expectRejected(encodeFrame({ type: 'launch_missiles' }), 'PIPEIO_ERR_PROTOCOL');
+    await expectRejected(encodeFrame({ type: 'constructor' }), 'PIPEIO_ERR_PROTOCOL'); // never a prototype member
+    await expectRejected(encodeFrame({ type: 'toString' }), 'PIPEIO_ERR_PROTOCOL');
     const huge = Buffer.alloc(4);
     huge.writeUInt32BE(0xfffffff0, 0);
     await expectRejected(huge, 'PIPEIO_ERR_FRAME_TOO_LARGE');

@@ -142,7 +142,7 @@ export class HubCore {
    * types are fatal (the caller closes).
    */
   dispatch(from: Endpoint, frame: HubFrame): void {
-    const handler = HANDLERS[frame.type];
+    const handler = Object.hasOwn(HANDLERS, frame.type) ? HANDLERS[frame.type] : undefined;
     if (!handler) {
       throw pipeIOError('PIPEIO_ERR_PROTOCOL', `unknown message type "${frame.type}"`);
     }
