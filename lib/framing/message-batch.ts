@@ -75,7 +75,8 @@ export class MessageBatch {
    */
   take(skip = 0, into?: ArrayBuffer): Uint8Array<ArrayBuffer> {
     const size = this.length - skip;
-    const data = into !== undefined && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
+    // Not zero-filled: every byte is written below.
+    const data = new Uint8Array(into !== undefined && into.byteLength >= size ? into : Buffer.allocUnsafeSlow(size).buffer, 0, size);
     let at = -skip; // position in `data` of the current run's first byte
     for (let i = 0; i < this.buffers.length; i++) {
       const start = this.starts[i] as number;

@@ -169,7 +169,7 @@ export class OutWriter {
       if (n >= size && (best === -1 || n < (this.spares[best] as ArrayBuffer).byteLength)) best = i;
     }
     if (best !== -1) return this.spares.splice(best, 1)[0] as ArrayBuffer;
-    return new ArrayBuffer(2 ** Math.ceil(Math.log2(size)));
+    return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(size))).buffer as ArrayBuffer; // filled by take()
   }
 
   private maybeDrain(): void {

@@ -10,7 +10,7 @@
  *   wait for GO ─▶ open(/proc/self/fd/<anchor>) ─▶ read() into one growing
  *   buffer per line; whole lines go over in one transfer ─▶ read() == 0:
  *   'eof' (the main thread reads the next session itself) ─▶ wait for GO
- *   ... or HAND_BACK_AFTER reads of short lines in a row: 'hand-back' (the
+ *   ... or HAND_BACK_AFTER reads in a row ending at a line end: 'hand-back' (the
  *   main thread reads the rest of the session itself) ─▶ wait for GO
  *
  * Stop: the main thread sets CTRL=STOP. An idle thread is woken through
@@ -24,7 +24,6 @@ import { inodePath } from './fifo';
 import { LineBuffer } from './line-buffer';
 import {
   Ctrl,
-  IO_CHUNK,
   MAX_INFLIGHT_CHUNKS,
   Phase,
   Slot,
@@ -60,8 +59,8 @@ function postChunk(chunk: Buffer): void {
 }
 
 /**
- * Reads of short lines in a row after which the session goes back to the main
- * thread (a round trip is a thread wake-up faster there).
+ * Reads in a row that end at a line boundary after which the session goes
+ * back to the main thread (a round trip is a thread wake-up faster there).
  */
 const HAND_BACK_AFTER = 8;
 
@@ -89,8 +88,10 @@ function session(fd: number, lines: LineBuffer): SessionEnd {
       }
     }
     lines.appended(n);
-    // Long lines leave a long tail after most reads; short ones never do.
-    short = lines.pendingLength < IO_CHUNK ? short + 1 : 0;
+    // Reads that end exactly at the end of a line, several in a row: the writer sends short
+    // messages one at a time (a long line leaves a tail after all reads but its last; counting
+    // reads that leave a short tail instead moved 1 MiB streams back and forth, halving them).
+    short = lines.pendingLength === 0 ? short + 1 : 0;
     if (short >= HAND_BACK_AFTER && !stopping()) {
       lines.flush(); // the start of the next line goes over first, then the main thread reads on
       return 'hand-back';

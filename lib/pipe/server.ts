@@ -135,4 +135,9 @@ export class PipeWriterServer extends PipeServerCore {
   sendMessage(message: string | Uint8Array): boolean {
     return this.enqueue(message);
   }
+
+  /** See {@link PipeIOServer.sendMessages}. */
+  sendMessages(messages: LineBatch | Iterable<string | Uint8Array>): boolean {
+    return this.enqueueMany(messages);
+  }
 }

@@ -92,7 +92,9 @@ function pump(): void {
         continue;
       }
     }
-    if (unreported >= 4 * IO_CHUNK || (offset === 0 && unreported > 0)) report();
+    // Reported per finished buffer, and every 1 MiB within a big one: each report wakes the
+    // main thread (for queuedBytes and 'drain'), which big messages felt at every 256 KiB.
+    if (unreported >= 16 * IO_CHUNK || (offset === 0 && unreported > 0)) report();
   }
   if (!done) Atomics.store(control, Slot.PHASE, Phase.IDLE);
 }
