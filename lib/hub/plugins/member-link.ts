@@ -73,6 +73,17 @@ export class CoreLink implements Endpoint, MemberLink {
  * Only for our own frames: string keys, no `undefined`, flat routing fields
  * (nested maps stay plain objects, which no routed-frame handler inspects).
  */
+const packedNames = new Map<string, Buffer>();
+/** packValue of a key or a `type` value: our frames use a small fixed set of them (bounded cache). */
+function packName(name: string): Buffer {
+  let packed = packedNames.get(name);
+  if (!packed) {
+    packed = packValue(name);
+    if (packedNames.size < 256) packedNames.set(name, packed);
+  }
+  return packed;
+}
+
 export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   const keys: string[] = [];
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
@@ -82,7 +93,7 @@ export function hubFrameOf(message: Record<string, unknown>): HubFrame {
     if (value === undefined) continue;
     keys.push(key);
     fields[key] = value;
-    pieces.push(packValue(key), packValue(value));
+    pieces.push(packName(key), key === 'type' && typeof value === 'string' ? packName(value) : packValue(value));
   }
   if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
   const spans = new Uint32Array(keys.length * 3);
