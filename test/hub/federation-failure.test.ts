@@ -176,4 +176,24 @@ describe('Hub federation failures (NATS)', function () {
     await waitMember(remote, 'local', 'P');
     expect((await call(remote, 'local', 'echo', 'from B'))['data']).to.equal('from B');
   });
+
+  it('a call or an answer too big for NATS (max_payload 1 MiB) is answered with an error, never a hang', async () => {
+    await fx.nats.start();
+    await Promise.all([fx.startHub('A'), fx.startHub('B')]);
+    await fx.waitMesh(['A', 'B']);
+    const p = await fx.client('B', 'P');
+    await provide(p, 'big', 'echo');
+    await provide(p, 'big', 'blowup');
+    serve(p, (c) => [{ data: c['event'] === 'blowup' ? 'y'.repeat(2 * 1024 * 1024) : c['data'] }]);
+    const c = await fx.client('A', 'C');
+    await waitMember(c, 'big', 'P');
+    const tooBig = await call(c, 'big', 'echo', 'x'.repeat(2 * 1024 * 1024));
+    expect(tooBig['code']).to.equal('PIPEIO_ERR_FEDERATION');
+    expect(tooBig['error']).to.match(/^Call to big:echo could not reach its provider: .*max_payload/);
+    const answer = await call(c, 'big', 'blowup', null);
+    expect(answer['code']).to.equal('PIPEIO_ERR_FEDERATION');
+    expect(answer['error']).to.match(/^The answer could not cross the cluster link/);
+    // Small frames still go through, on the same link.
+    expect((await call(c, 'big', 'echo', 'small'))['data']).to.equal('small');
+  });
 });

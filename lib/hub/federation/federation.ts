@@ -20,7 +20,7 @@
  */
 import { pipeIOError, type PipeIOError } from '../../errors';
 import { nowSeconds, type HubCore } from '../server/core';
-import { handleBatch, type InboundStats } from './inbound';
+import { answerUndeliverable, handleBatch, type InboundStats } from './inbound';
 import type { ResolvedClusterOptions } from './options';
 import { dropHub, applyState, endpointsOf, type ReconcileContext } from './reconcile';
 import { Outbox } from './remote-endpoint';
@@ -215,11 +215,23 @@ export class Federation {
   }
 
   private sendBatch(hub: string, items: BatchItem[]): void {
-    try {
-      this.transport.publish(inboxSubject(this.opts.subjectPrefix, hub), encodeBatch(this.core.serverId, this.inst, items));
-    } catch (err) {
-      // Typically a batch over NATS' max_payload: the calls in it cannot be delivered.
-      this.error(`sending ${items.length} frame(s) to hub ${hub} failed: ${(err as Error).message}`, err);
+    const subject = inboxSubject(this.opts.subjectPrefix, hub);
+    const publish = (batch: BatchItem[]): Error | undefined => {
+      try {
+        this.transport.publish(subject, encodeBatch(this.core.serverId, this.inst, batch));
+        return undefined;
+      } catch (err) {
+        return err as Error;
+      }
+    };
+    const err = publish(items);
+    if (!err) return;
+    // Typically over NATS' max_payload: send what fits one by one, answer for the rest.
+    this.error(`sending ${items.length} frame(s) to hub ${hub} failed: ${err.message}`, err);
+    for (const item of items) {
+      const itemErr = items.length > 1 ? publish([item]) : err;
+      if (!itemErr) continue;
+      answerUndeliverable(this.core, item.frame, item.targets, itemErr.message, (frame, target) => void publish([{ frame, targets: [target] }]));
     }
   }
 

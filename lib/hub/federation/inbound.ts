@@ -136,3 +136,36 @@ function inboundResponse(core: HubCore, hub: string, frame: HubFrame, path: stri
   const ep = core.clients.get(caller);
   if (ep?.local) ep.deliver(stamped(core, frame, path));
 }
+
+/**
+ * A frame that could not cross (typically over NATS' max_payload): answer
+ * whoever waits for it instead of leaving a call to hang. A call is answered
+ * here (its caller is local); an answer is replaced by a small error sent to
+ * the caller's hub through `toHub`. Other frames are only reported.
+ */
+export function answerUndeliverable(core: HubCore, frameBytes: Buffer, targets: string[], reason: string, toHub: (frame: Buffer, target: string) => void): void {
+  let frame: HubFrame;
+  let rid: string | undefined;
+  let sender: string | undefined;
+  let channel: string | undefined;
+  let event: string | undefined;
+  try {
+    frame = decodeHubFrame(frameBytes.subarray(FRAME_HEADER_BYTES));
+    rid = requestIdOf(frame.fields);
+    sender = optString(frame.fields, 'sender_id');
+    channel = optString(frame.fields, 'channel');
+    event = optString(frame.fields, 'event');
+  } catch {
+    return;
+  }
+  if (rid === undefined || !sender) return;
+  const base = { type: 'response', request_id: rid, channel, event, server_id: core.serverId, timestamp: nowSeconds(), is_stream: false, is_final: true, code: 'PIPEIO_ERR_FEDERATION' };
+  if (frame.type === 'call') {
+    const pending = core.requests.peek(sender, rid);
+    if (!pending) return;
+    core.requests.complete(pending.key);
+    core.sendTo(sender, { ...base, sender_id: 'server', target_id: sender, error: `Call to ${channel}:${event} could not reach its provider: ${reason}` });
+  } else if (frame.type === 'response' && targets[0] !== undefined) {
+    toHub(encodeFrame({ ...base, sender_id: sender, target_id: targets[0], path: [core.serverId], error: `The answer could not cross the cluster link: ${reason}` }), targets[0]);
+  }
+}
