@@ -2,6 +2,8 @@
 import { expect } from 'chai';
 import { fromJsonText, toJsonText } from '../../lib/hub/plugins/json-value';
 import { envelopeLine, errorOf, LineShapeError, parsePluginLine } from '../../lib/hub/plugins/line-protocol';
+import { hubFrameOf } from '../../lib/hub/plugins/member-link';
+import { decodeHubFrame, encodeFrame } from '../../lib/hub/protocol/codec';
 
 describe('Hub plugins: line protocol', () => {
   describe('values', () => {
@@ -73,5 +75,23 @@ describe('Hub plugins: line protocol', () => {
     expect(errorOf({ $error: 'x' })).to.equal('x');
     expect(errorOf({ $error: 'x', y: 1 })).to.equal(undefined);
     expect(errorOf('x')).to.equal(undefined);
+  });
+
+  it('hubFrameOf builds exactly the frame the core would decode from the encoding', () => {
+    const long = 'x'.repeat(100);
+    const messages: Record<string, unknown>[] = [
+      { type: 'response', request_id: 'r1', target_id: 'x', data: { a: [1, 2.5, 'é'], b: Buffer.from([1, 2]) }, is_final: true },
+      { type: 'call', channel: 'c', event: 'e', data: null, is_stream: false, skipped: undefined },
+      { type: 'response', request_id: long, target_id: 'é'.repeat(300), data: 'y'.repeat(70000), is_final: false, error: 'é', code: 'PIPEIO_ERR_REMOTE' },
+      { type: `odd-${long}`, request_id: '', target_id: 'y'.repeat(31), data: 'z'.repeat(32), n: 2n ** 60n },
+    ];
+    for (const m of [...messages, ...messages]) {
+      const built = hubFrameOf(m);
+      const decoded = decodeHubFrame(encodeFrame(m).subarray(4));
+      expect(built.raw.equals(decoded.raw), String(m['type'])).to.equal(true);
+      expect(Array.from(built.spans)).to.deep.equal(Array.from(decoded.spans));
+      expect(built.keys).to.deep.equal(decoded.keys);
+      expect(built.type).to.equal(decoded.type);
+    }
   });
 });

@@ -66,5 +66,6 @@ export function reviveBytes(value: unknown): unknown {
 /** Parses a plugin's JSON text; throws a SyntaxError for anything that is not JSON. */
 export function fromJsonText(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  return value !== null && typeof value === 'object' ? reviveBytes(value) : value;
+  // No "$bytes" in the text (the key cannot be written any other way but escaped, which we ignore): nothing to revive.
+  return value !== null && typeof value === 'object' && text.includes('"$bytes"') ? reviveBytes(value) : value;
 }

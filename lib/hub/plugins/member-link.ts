@@ -67,12 +67,6 @@ export class CoreLink implements Endpoint, MemberLink {
   }
 }
 
-/**
- * The HubFrame the core would decode from `message`'s encoding, built while
- * encoding it (key by key, spans recorded) instead of decoding it again.
- * Only for our own frames: string keys, no `undefined`, flat routing fields
- * (nested maps stay plain objects, which no routed-frame handler inspects).
- */
 const packedNames = new Map<string, Buffer>();
 /** packValue of a key or a `type` value: our frames use a small fixed set of them (bounded cache). */
 function packName(name: string): Buffer {
@@ -84,28 +78,77 @@ function packName(name: string): Buffer {
   return packed;
 }
 
+/** Bytes of a short string value written in place (msgpack fixstr/str8/str16), or undefined to use packValue. */
+function strHeader(length: number): number[] | undefined {
+  if (length < 32) return [0xa0 | length];
+  if (length < 0x100) return [0xd9, length];
+  if (length < 0x10000) return [0xda, length >> 8, length & 0xff];
+  return undefined;
+}
+
+/**
+ * The HubFrame the core would decode from `message`'s encoding, built while
+ * encoding it (key by key, spans recorded, into one buffer) instead of
+ * decoding it again. Only for our own frames: string keys, at most 15 of
+ * them, no `undefined` values kept, flat routing fields (nested maps stay
+ * plain objects, which no routed-frame handler inspects).
+ */
 export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   const keys: string[] = [];
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const pieces: Buffer[] = [];
+  const keyBytes: Buffer[] = [];
+  const values: Array<Buffer | string | boolean | null> = [];
+  const sizes: number[] = [];
+  const headers: Array<number[] | undefined> = [];
+  let total = 1;
   for (const key of Object.keys(message)) {
     const value = message[key];
     if (value === undefined) continue;
     keys.push(key);
     fields[key] = value;
-    pieces.push(packName(key), key === 'type' && typeof value === 'string' ? packName(value) : packValue(value));
+    const kb = packName(key);
+    keyBytes.push(kb);
+    let size: number;
+    let stored: Buffer | string | boolean | null;
+    let header: number[] | undefined;
+    if (value === null || typeof value === 'boolean') {
+      stored = value;
+      size = 1;
+    } else if (typeof value === 'string' && (key !== 'type' || !packedNames.has(value))) {
+      const length = Buffer.byteLength(value);
+      header = strHeader(length);
+      stored = header ? value : packValue(value);
+      size = header ? header.length + length : (stored as Buffer).length;
+    } else {
+      stored = key === 'type' && typeof value === 'string' ? packName(value) : packValue(value);
+      size = stored.length;
+    }
+    values.push(stored);
+    sizes.push(size);
+    headers.push(header);
+    total += kb.length + size;
   }
   if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
+  const raw = Buffer.allocUnsafe(total);
   const spans = new Uint32Array(keys.length * 3);
+  raw[0] = 0x80 | keys.length;
   let offset = 1;
   for (let i = 0; i < keys.length; i++) {
     spans[i * 3] = offset;
-    offset += pieces[i * 2]!.length;
+    offset += keyBytes[i]!.copy(raw, offset);
     spans[i * 3 + 1] = offset;
-    offset += pieces[i * 2 + 1]!.length;
+    const v = values[i]!;
+    if (v === null) raw[offset] = 0xc0;
+    else if (v === true) raw[offset] = 0xc3;
+    else if (v === false) raw[offset] = 0xc2;
+    else if (typeof v === 'string') {
+      const header = headers[i]!;
+      for (let h = 0; h < header.length; h++) raw[offset + h] = header[h]!;
+      raw.write(v, offset + header.length, 'utf8');
+    } else v.copy(raw, offset);
+    offset += sizes[i]!;
     spans[i * 3 + 2] = offset;
   }
-  const raw = Buffer.concat([Buffer.from([0x80 | keys.length]), ...pieces], offset);
   return { type: String(message['type']), fields, keys, spans, raw };
 }
 
