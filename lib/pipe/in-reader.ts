@@ -32,7 +32,7 @@ import { isErrno, pipeIOError, type PipeIOError } from '../errors';
 import { LineSplitter } from '../framing/line-splitter';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
 import { LineBuffer } from './line-buffer';
-import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker } from './worker-handle';
+import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
 import { Ctrl, Phase, Slot, TOKEN_LENGTH, type ReaderMessage, type ReaderWorkerData } from './worker-protocol';
 
 const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
@@ -108,6 +108,10 @@ export class InReader {
   /** Starts reading the FIFO `anchor` reaches; clients may connect once this resolves. */
   async start(anchor: FifoAnchor): Promise<void> {
     this.anchor = anchor;
+    // The worker is started now, not at the first long line: starting a worker takes tens of
+    // ms, which the first big messages after start would wait for.
+    this.startWorker();
+    await waitReady(this.worker as Worker, 'in-pipe reader');
     this.openSession();
   }
 
