@@ -123,7 +123,10 @@ export class InstanceBridge {
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
-    for (const out of this.outCalls.values()) clearTimeout(out.timer);
+    for (const out of this.outCalls.values()) {
+      clearTimeout(out.timer);
+      out.resolve?.({ type: 'response', error: reason, code: 'PIPEIO_ERR_CLOSED' });
+    }
     this.outCalls.clear();
   }
 
@@ -199,9 +202,16 @@ export class InstanceBridge {
   }
 
   private writeCall(call: InCall): void {
+    try {
+      this.writer!(call.line);
+    } catch (err) {
+      // Never queued as sent: in line mode a call the plugin never saw must not take an answer's place.
+      const e = err as PipeIOError;
+      this.fail(call, `plugin ${this.options.name}: cannot write the call: ${e.message}`, e.code ?? 'PIPEIO_ERR_CLOSED');
+      return;
+    }
     if (this.options.mode === 'line') this.fifo.push(call);
     else this.inCalls.set(call.local, call);
-    this.writeLine(call.line);
   }
 
   private writeLine(line: string): void {
