@@ -52,6 +52,8 @@ export type { HubOptions, HubListenOptions, HubAddress, HubEvents, HubStats, Hub
 export type { ChannelPolicy, ErrorPolicy } from './hub/server/core';
 export type { LbPolicy } from './hub/strategies';
 export type { HubMessage } from './hub/protocol/messages';
+export { HubBridge } from './hub/bridge/hub-bridge';
+export type { HubBridgeOptions, HubBridgeEvents } from './hub/bridge/hub-bridge';
 export type { ClusterEvent } from './hub/federation/federation';
 export type { ClusterOptions, NatsOptions } from './hub/federation/options';
 export { HubClient, HubChannel, HubGroup, HubStream } from './hub/client';

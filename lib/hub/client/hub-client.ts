@@ -397,6 +397,16 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     return pipeIOError('PIPEIO_ERR_CONNECTION', `not connected to the hub (state: ${this.stateValue})`);
   }
 
+  /**
+   * Sends one raw comm-ipc frame that expects no reply, as is (bridges use it
+   * for `announce_remote`, `forget_remote` and relayed broadcasts). Rejects
+   * with `PIPEIO_ERR_CONNECTION` when not connected.
+   */
+  async sendFrame(frame: Record<string, unknown>): Promise<void> {
+    if (typeof frame?.['type'] !== 'string') throw new TypeError('frame.type must be a string');
+    await this.host.sendOneWay(frame);
+  }
+
   /** The narrow view channels, streams and providers get of this client. */
   private makeHost(): ChannelHost {
     const client = this;
