@@ -52,6 +52,8 @@ export type { HubOptions, HubListenOptions, HubAddress, HubEvents, HubStats, Hub
 export type { ChannelPolicy, ErrorPolicy } from './hub/server/core';
 export type { LbPolicy } from './hub/strategies';
 export type { HubMessage } from './hub/protocol/messages';
+export { attachPlugin, startHubPlugin, socketLinks, HubPlugin } from './hub/plugins';
+export type { HubPluginOptions, HubPluginEvents, HubPluginState, PluginLineMode, SocketLinkOptions } from './hub/plugins';
 export { HubBridge } from './hub/bridge/hub-bridge';
 export type { HubBridgeOptions, HubBridgeEvents } from './hub/bridge/hub-bridge';
 export type { ClusterEvent } from './hub/federation/federation';
