@@ -64,6 +64,8 @@ describe('hub codec', () => {
       // map of 3 with 1 entry
       expect(codeOf(() => decodeHubFrame(Buffer.from('83a474797065a470696e67', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       expect(codeOf(() => decodeHubFrame(Buffer.from('ffff', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {"type": "ping", "__proto__": {}}: never a way to change the prototype of the fields object
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a95f5f70726f746f5f5f80', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       expect(codeOf(() => decodeHubFrame(Buffer.alloc(0)))).to.equal('PIPEIO_ERR_PROTOCOL');
     });
   });

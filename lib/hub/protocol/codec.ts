@@ -42,7 +42,7 @@ export const MAX_NESTING = 64;
 export interface HubFrame {
   /** The `type` field (always a string). */
   readonly type: string;
-  /** Decoded top-level fields; nested maps are `Map`s. */
+  /** Decoded top-level fields (own properties only; read known keys); nested maps are `Map`s. */
   readonly fields: Record<string, unknown>;
   /** Top-level keys in wire order. */
   readonly keys: string[];
@@ -71,6 +71,8 @@ function onDecodedValue(value: unknown, start?: number, end?: number): boolean {
   if (dIndex >= dCount * 2) throw protocolError('trailing bytes after the map');
   if ((dIndex & 1) === 0) {
     if (typeof value !== 'string') throw protocolError('map keys must be strings');
+    // `fields` is a plain object (fast property stores); this one key would set its prototype.
+    if (value === '__proto__') throw protocolError('the key "__proto__" is not allowed');
     dKey = value;
     dKeyStart = dBase + (start ?? 0);
   } else {
@@ -106,7 +108,7 @@ export function decodeHubFrame(raw: Buffer): HubFrame {
     throw protocolError('the payload is not a MessagePack map');
   }
   if (count > raw.length) throw protocolError('map header announces more entries than the frame holds');
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
   const keys: string[] = [];
   const spans: number[] = [];
   dFields = fields;
