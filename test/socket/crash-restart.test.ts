@@ -25,6 +25,7 @@ describe('UnixServer in a real process', function () {
     fixture = transpileForChildren(buildDir, [
       'test/fixtures/socket-server-child.ts',
       'lib/socket/unix-server.ts',
+      'lib/socket/bind-unix.ts',
       'lib/socket/server-connection.ts',
       'lib/socket/private-listen.ts',
       'lib/socket/socket-path.ts',
