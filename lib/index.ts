@@ -7,6 +7,7 @@ export { PipeIOError, type PipeIOErrorCode } from './errors';
 export { PipeIOServer, PipeReaderServer, PipeWriterServer } from './pipe/server';
 export type { PipeServerOptions, PipeServerEvents, PipeServerState, MessageHandlerResult } from './types';
 export { LineSplitter, type LineSplitterOptions } from './framing/line-splitter';
+export { LineBatch } from './framing/line-batch';
 // -- socket, protocol, channel, pidfile (issue 3) --
 export {
   JsonLineProtocol,
