@@ -217,6 +217,27 @@ export function encodeFrame(message: object): Buffer {
 }
 
 
+/**
+ * A whole frame buffer for a map of `count` entries whose entries take
+ * `body` bytes: length header and map header written, entries to follow
+ * from `out.length - body`.
+ */
+function allocMapFrame(count: number, body: number): Buffer {
+  const headerLength = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + headerLength + body);
+  out.writeUInt32BE(headerLength + body, 0);
+  const o = FRAME_HEADER_BYTES;
+  if (headerLength === 1) out[o] = 0x80 | count;
+  else if (headerLength === 3) {
+    out[o] = 0xde;
+    out.writeUInt16BE(count, o + 1);
+  } else {
+    out[o] = 0xdf;
+    out.writeUInt32BE(count, o + 1);
+  }
+  return out;
+}
+
 /** A value already encoded as MessagePack (for stamps reused across frames). */
 export class Packed {
   constructor(readonly bytes: Buffer) {}
@@ -281,21 +302,8 @@ export function restamp(frame: HubFrame, changes: Record<string, unknown>): Buff
     body += k.length + v.length;
     count++;
   }
-  const headerLength = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
-  const total = headerLength + body;
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + total);
-  out.writeUInt32BE(total, 0);
-  let o = FRAME_HEADER_BYTES;
-  if (headerLength === 1) out[o++] = 0x80 | count;
-  else if (headerLength === 3) {
-    out[o] = 0xde;
-    out.writeUInt16BE(count, o + 1);
-    o += 3;
-  } else {
-    out[o] = 0xdf;
-    out.writeUInt32BE(count, o + 1);
-    o += 5;
-  }
+  const out = allocMapFrame(count, body);
+  let o = out.length - body;
   // Pass 2: copy runs of untouched entries, keys of replaced ones, new values.
   let runStart = -1;
   let runEnd = -1;
@@ -385,21 +393,8 @@ export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
     count++;
     body += K_ORIGIN.length + st.origin.length;
   }
-  const headerLength = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
-  const total = headerLength + body;
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + total);
-  out.writeUInt32BE(total, 0);
-  let o = FRAME_HEADER_BYTES;
-  if (headerLength === 1) out[o++] = 0x80 | count;
-  else if (headerLength === 3) {
-    out[o] = 0xde;
-    out.writeUInt16BE(count, o + 1);
-    o += 3;
-  } else {
-    out[o] = 0xdf;
-    out.writeUInt32BE(count, o + 1);
-    o += 5;
-  }
+  const out = allocMapFrame(count, body);
+  let o = out.length - body;
   let runStart = -1;
   let runEnd = -1;
   for (let i = 0; i < n; i++) {
