@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeTempDir, removeTempDir, waitForExit, waitForLine, killChild } from '../fixtures/helpers';
+import { makeTempDir, removeTempDir, waitFor, waitForExit, waitForLine, killChild } from '../fixtures/helpers';
 import { RawClient } from '../hub/raw-client';
 import { buildOnce, runCli, startCli } from './run-cli';
 import type { ChildProcess } from 'node:child_process';
@@ -28,9 +28,12 @@ describe('pipe-io-server hub', function () {
     const secretFile = path.join(dir, 'secret');
     fs.writeFileSync(secretFile, 'top-secret\n', { mode: 0o600 });
     child = startCli(['hub', '--socket', sock, '--tcp', '127.0.0.1:0', '--server-id', 'cli-hub', '--lb-policy', 'round-robin']);
-    expect(await waitForLine(child, /listening on unix:/)).to.include(sock);
-    const tcpLine = await waitForLine(child, /listening on tcp:/);
-    const port = Number(/:(\d+)$/.exec(tcpLine.trim())![1]);
+    // Both lines may arrive in one chunk: read the whole output, not line by line.
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const tcp = await waitFor(() => /listening on tcp:127\.0\.0\.1:(\d+)/.exec(out), 'the TCP listening line', 15000);
+    expect(out).to.include(`listening on unix:${sock}`);
+    const port = Number(tcp![1]);
     expect(fs.statSync(sock).mode & 0o777).to.equal(0o600);
     const c = await RawClient.identified({ host: '127.0.0.1', port }, 'A');
     c.send({ type: 'ping' });
