@@ -1,7 +1,7 @@
 /**
  * Routed frames: `call`, `response`, `broadcast`, `send` (comm-ipc 3.0.2,
  * 3.1.5-3.1.8). The hub stamps them and forwards the sender's bytes
- * untouched otherwise ({@link restamp}), so signatures and number types
+ * untouched otherwise ({@link stampRouted}), so signatures and number types
  * survive. Beyond comm-ipc: calls are tracked until answered (responses from
  * anyone but the chosen provider are dropped; a provider's departure answers
  * its callers), password channels admit only members that proved the
