@@ -2,7 +2,9 @@
  * Real client processes for the pipe-server tests (test/fixtures/python/fifo_peer.py),
  * each with a deadline, all killed in `killPeers()`.
  */
+import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { waitForLine } from '../fixtures/helpers';
 
@@ -67,4 +69,21 @@ export async function killPeers(): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * Writes `payload` to a file in `dir` and runs the peer's `echo` mode against
+ * `server` with it; resolves with what came back (asserts a zero exit).
+ */
+export async function echoThroughPeer(
+  server: { inPipe: string; outPipe: string },
+  dir: string,
+  payload: Buffer,
+  timeout = 20000,
+): Promise<Buffer> {
+  const file = path.join(dir, 'payload');
+  fs.writeFileSync(file, payload);
+  const result = await runPeer(['echo', server.inPipe, server.outPipe, file], timeout);
+  expect(result.code, result.stderr).to.equal(0);
+  return result.stdout;
 }

@@ -4,12 +4,11 @@
  * (and pieces of lines longer than its buffer limit).
  */
 import { expect } from 'chai';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
 import { LineBatch } from '../../lib/framing/line-batch';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
-import { collect, killPeers, runPeer, startPeer } from './peer';
+import { collect, killPeers, runPeer, startPeer, echoThroughPeer } from './peer';
 
 function batchEcho(dir: string, options = {}): { server: PipeIOServer; batches: number[]; perMessage: number[] } {
   const server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'), options);
@@ -39,12 +38,8 @@ describe('PipeIOServer batch API', () => {
     removeTempDir(dir);
   });
 
-  async function echo(payload: Buffer, timeout = 20000): Promise<Buffer> {
-    const file = path.join(dir, 'payload');
-    fs.writeFileSync(file, payload);
-    const result = await runPeer(['echo', server!.inPipe, server!.outPipe, file], timeout);
-    expect(result.code, result.stderr).to.equal(0);
-    return result.stdout;
+  function echo(payload: Buffer, timeout = 20000): Promise<Buffer> {
+    return echoThroughPeer(server!, dir, payload, timeout);
   }
 
   it('hands runs of messages to handleMessages instead of handleMessage, and echoes them whole', async () => {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
-import { holdPeer, killPeers, runPeer, startPeer, collect } from './peer';
+import { holdPeer, killPeers, runPeer, startPeer, collect, echoThroughPeer } from './peer';
 
 function echoServer(dir: string, options = {}): PipeIOServer {
   const server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'), options);
@@ -28,12 +28,8 @@ describe('PipeIOServer', () => {
     removeTempDir(dir);
   });
 
-  async function echo(payload: Buffer, timeout = 20000): Promise<Buffer> {
-    const file = path.join(dir, 'payload');
-    fs.writeFileSync(file, payload);
-    const result = await runPeer(['echo', server!.inPipe, server!.outPipe, file], timeout);
-    expect(result.code, result.stderr).to.equal(0);
-    return result.stdout;
+  function echo(payload: Buffer, timeout = 20000): Promise<Buffer> {
+    return echoThroughPeer(server!, dir, payload, timeout);
   }
 
   describe('message I/O', () => {
