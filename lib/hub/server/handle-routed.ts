@@ -126,7 +126,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     }
     core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
   }
-  core.deliverTo(target, stampRouted(frame, changes));
+  core.deliverTo(target, stampRouted(frame, changes), true);
 }
 
 export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): void {
