@@ -119,13 +119,25 @@ function entrySpans(raw: Buffer, count: number, keys?: unknown[], values?: unkno
   return spans;
 }
 
-/** Entries of the map being decoded, in wire order. */
-let eKeys: unknown[] = [];
-let eValues: unknown[] = [];
+/** The decode in progress (decoding is synchronous, so one set of state suffices). */
+/** U+FFFD characters seen by the walk in progress. */
+let replacementChars = 0;
+let eKeys: string[] = [];
+let eFields: Record<string, unknown> = {};
 let eIndex = 0;
+/** Checks one top-level entry and takes it into the frame (Map#forEach order: wire order). */
 function onEntry(value: unknown, key: unknown): void {
-  eKeys[eIndex] = key;
-  eValues[eIndex++] = value;
+  checkEntry(key, value);
+  eKeys[eIndex++] = key as string;
+  eFields[key as string] = value;
+}
+
+function checkEntry(key: unknown, value: unknown): void {
+  if (typeof key !== 'string') throw protocolError('map keys must be strings');
+  // `fields` is a plain object (fast property stores); this one key would set its prototype.
+  if (key === '__proto__') throw protocolError('the key "__proto__" is not allowed');
+  if (key.includes('\uFFFD')) replacementChars += countChar(key);
+  if (typeof value === 'object' || typeof value === 'string') walk(value, 1);
 }
 
 /**
@@ -148,34 +160,41 @@ export function decodeHubFrame(raw: Buffer): HubFrame {
   } catch (err) {
     throw protocolError(`malformed MessagePack: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  const keys = new Array<unknown>(count);
-  const values = new Array<unknown>(count);
+  const keys = new Array<string>(count);
+  const fields: Record<string, unknown> = {};
+  replacementChars = 0;
   if (map.size === count) {
     eKeys = keys;
-    eValues = values;
+    eFields = fields;
     eIndex = 0;
-    map.forEach(onEntry);
-    eKeys = eValues = [];
+    try {
+      map.forEach(onEntry);
+    } finally {
+      eKeys = [];
+      eFields = {};
+    }
   } else {
     // Repeated keys: Python keeps the last value; every entry is checked and forwarded as sent.
-    keys.length = values.length = 0;
-    entrySpans(raw, count, keys, values);
+    const wireKeys: unknown[] = [];
+    const wireValues: unknown[] = [];
+    entrySpans(raw, count, wireKeys, wireValues);
+    for (let i = 0; i < count; i++) {
+      checkEntry(wireKeys[i], wireValues[i]);
+      keys[i] = wireKeys[i] as string;
+      fields[keys[i]!] = wireValues[i];
+    }
   }
-  for (let i = 0; i < count; i++) {
-    const k = keys[i];
-    if (typeof k !== 'string') throw protocolError('map keys must be strings');
-    if (k === '__proto__') throw protocolError('the key "__proto__" is not allowed');
-  }
-  const fields: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) fields[keys[i] as string] = values[i];
   const type = fields['type'];
   if (typeof type !== 'string') throw protocolError('the frame has no string "type"');
-  checkValues(raw, keys as string[], values);
-  return new DecodedFrame(type, fields, keys as string[], raw);
+  // msgpackr replaces invalid UTF-8 with U+FFFD. A genuine U+FFFD is the bytes
+  // EF BF BD on the wire, so more replacement characters than such byte runs
+  // means the sender's text was not UTF-8.
+  if (replacementChars > 0 && replacementChars > countReplacementBytes(raw)) {
+    throw protocolError('a string is not valid UTF-8');
+  }
+  return new DecodedFrame(type, fields, keys, raw);
 }
 
-/** U+FFFD characters seen by the walk in progress. */
-let replacementChars = 0;
 
 /** Walks one decoded value: string keys only, no ext objects, bounded depth; counts U+FFFD. */
 function walk(value: unknown, depth: number): void {
@@ -199,23 +218,6 @@ function walk(value: unknown, depth: number): void {
     return;
   }
   throw protocolError('MessagePack ext types are not allowed');
-}
-
-/** Checks every decoded value and that the text was valid UTF-8. */
-function checkValues(raw: Buffer, keys: string[], values: unknown[]): void {
-  replacementChars = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k.includes('\uFFFD')) replacementChars += countChar(k);
-    const v = values[i];
-    if (typeof v === 'object' || typeof v === 'string') walk(v, 1);
-  }
-  // msgpackr replaces invalid UTF-8 with U+FFFD. A genuine U+FFFD is the bytes
-  // EF BF BD on the wire, so more replacement characters than such byte runs
-  // means the sender's text was not UTF-8.
-  if (replacementChars > 0 && replacementChars > countReplacementBytes(raw)) {
-    throw protocolError('a string is not valid UTF-8');
-  }
 }
 
 function countChar(s: string): number {
