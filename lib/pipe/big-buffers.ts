@@ -1,6 +1,7 @@
 /**
- * Where the FIFO engine's big buffers come from, and how it helps the C
- * allocator and the garbage collector reuse them.
+ * Where the in pipe's read buffers (which become the messages) come from,
+ * and how the engine helps the C allocator and the garbage collector reuse
+ * their memory.
  *
  * Every message of the per-message API is a buffer of its own (a handler may
  * keep it), so a stream of 1 MiB messages is a stream of fresh 1 MiB
@@ -26,7 +27,11 @@
  *
  * Both only change when memory is reused, never what a buffer holds. On
  * another C library the first is one allocation freed at once; if V8 drops
- * the check, the second is one byte of garbage per big message.
+ * the check, the second is one byte of garbage per big message. The out
+ * path's buffers do not go through here: they are reused already (spares in
+ * out-writer.ts), and releasing their power-of-two sizes raised the threshold
+ * to 16 MiB and more under a stream of small messages, so that freed memory
+ * stayed in the heap: peak RSS of the warm bench +80 MiB.
  */
 import { MessageChannel } from 'node:worker_threads';
 

@@ -11,7 +11,6 @@ import * as fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { isErrno, pipeIOError, type PipeIOError } from '../errors';
 import { MessageBatch } from '../framing/message-batch';
-import { freshBuffer } from './big-buffers';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
 import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
 import {
@@ -170,7 +169,7 @@ export class OutWriter {
       if (n >= size && (best === -1 || n < (this.spares[best] as ArrayBuffer).byteLength)) best = i;
     }
     if (best !== -1) return this.spares.splice(best, 1)[0] as ArrayBuffer;
-    return freshBuffer(2 ** Math.ceil(Math.log2(size))).buffer as ArrayBuffer; // filled by take()
+    return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(size))).buffer as ArrayBuffer; // filled by take()
   }
 
   private maybeDrain(): void {
