@@ -25,6 +25,10 @@
  *   noteReceived} allocates one byte per big buffer received, so that check
  *   runs.
  *
+ * Measured (docs/bench.md), a fresh server echoing 64 x 1 MiB: 1.27x the
+ * throughput without both, a quarter fewer page faults, peak RSS 115 MiB
+ * against 131.
+ *
  * Both only change when memory is reused, never what a buffer holds. On
  * another C library the first is one allocation freed at once; if V8 drops
  * the check, the second is one byte of garbage per big message. The out
