@@ -25,7 +25,8 @@
  * Standalone: node bench/fifo-echo.bench.js [--reps 3] [--servers c,python,ours,ours-batch]
  *             [--scenarios warm,cold-small,cold-big]
  * Before/after in one run: PIPEIO_BENCH_BUILDS='before=/path/to/old/checkout/dist' adds a server
- * "before" (bench/servers/ours.js on that build).
+ * "before" (bench/servers/ours.js on that build). A `+bigpipe` suffix (`--servers ours,ours+bigpipe`)
+ * runs a server with both FIFOs resized to 1 MiB by the client (F_SETPIPE_SZ, Linux).
  */
 const path = require('node:path');
 const u = require('./lib/util');
@@ -57,9 +58,18 @@ for (const spec of (process.env.PIPEIO_BENCH_BUILDS || '').split(',').filter(Boo
 }
 const DEFAULT_SERVERS = ['c', 'python', 'ours', 'ours-batch', ...Object.keys(SERVERS).filter((n) => !(n in BUILTIN))];
 
+/**
+ * A server name with the suffix `+bigpipe` (e.g. `ours+bigpipe`, `c+bigpipe`) runs that server
+ * with a client that resizes both FIFOs to BIG_PIPE bytes (PIPE_SZ, F_SETPIPE_SZ): the
+ * F_SETPIPE_SZ experiment of docs/bench.md, side by side with the 64 KiB pipes in one run.
+ */
+const BIG_PIPE = 1024 * 1024;
+
 /** One fresh server + one client run of all phases. Returns metrics plus server facts. */
 async function runOnce(serverName, scenario) {
-  const spec = SERVERS[serverName];
+  const bigPipe = serverName.endsWith('+bigpipe');
+  const spec = SERVERS[bigPipe ? serverName.slice(0, -'+bigpipe'.length) : serverName];
+  if (!spec) throw new Error(`unknown server ${serverName}`);
   const sc = SCENARIOS[scenario];
   const dir = u.makeTmpDir(serverName);
   const inPipe = path.join(dir, 'in');
@@ -78,7 +88,8 @@ async function runOnce(serverName, scenario) {
     const sampler = setInterval(() => {
       hwm = Math.max(hwm, u.vmHWM(server.child.pid) ?? 0);
     }, 20);
-    const client = u.run(u.CLIENT, [outPipe, inPipe, 'phases', ...sc.phases], { timeoutMs: 150000 });
+    const clientEnv = bigPipe ? { ...process.env, PIPE_SZ: String(BIG_PIPE) } : undefined;
+    const client = u.run(u.CLIENT, [outPipe, inPipe, 'phases', ...sc.phases], { timeoutMs: 150000, env: clientEnv });
     const c = await client.exited;
     clearInterval(sampler);
     hwm = Math.max(hwm, u.vmHWM(server.child.pid) ?? 0);

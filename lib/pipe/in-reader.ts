@@ -30,6 +30,7 @@ import * as net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { isErrno, pipeIOError, type PipeIOError } from '../errors';
 import { LineSplitter } from '../framing/line-splitter';
+import { NOTE_MIN, noteReceived } from './big-buffers';
 import { closeQuietly, inodePath, type FifoAnchor } from './fifo';
 import { LineBuffer } from './line-buffer';
 import { awaitExit, newControl, onWorkerCrash, spawnFifoWorker, waitReady } from './worker-handle';
@@ -316,6 +317,7 @@ export class InReader {
       case 'stopped':
         break;
       case 'data':
+        if (m.length >= NOTE_MIN) noteReceived();
         this.pending.push(Buffer.from(m.buffer, 0, m.length));
         if (!this.deferred) this.drainPending();
         break;

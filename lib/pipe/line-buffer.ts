@@ -5,6 +5,7 @@
  * sixteen 64 KiB reads joined by a copy. A line longer than the limit leaves
  * in pieces that the line splitter joins (or skips, past maxMessageSize).
  */
+import { freshBuffer } from './big-buffers';
 import { IO_CHUNK } from './worker-protocol';
 
 /**
@@ -123,5 +124,5 @@ export class LineBuffer {
  * a 1 MiB buffer per message cost more than the copy it replaces.
  */
 function fresh(size: number): Buffer {
-  return Buffer.allocUnsafeSlow(size);
+  return freshBuffer(size);
 }

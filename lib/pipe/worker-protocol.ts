@@ -23,10 +23,22 @@ export const Ctrl = { RUN: 0, STOP: 1 } as const;
 export const Phase = { STARTING: 0, OPENING: 1, READING: 2, WRITING: 3, IDLE: 4, DONE: 5 } as const;
 
 /**
- * The writer's per-write() cap, and the in pipe's first read buffer size.
- * 64 KiB is also a Linux pipe's default capacity: one read() never returns more.
+ * The in pipe's first read buffer size, and the unit of the out path's
+ * sizes. 64 KiB is a Linux pipe's default capacity: one read() never returns
+ * more.
  */
 export const IO_CHUNK = 64 * 1024;
+/**
+ * The writer's per-write() cap: 1 MiB, the largest a Linux pipe may be made
+ * without privileges (/proc/sys/fs/pipe-max-size). The kernel fills the pipe
+ * and sleeps until the reader makes room, inside one syscall. Measured
+ * (docs/bench.md): capped at 64 KiB, 1 MiB echoes ran 10-15% slower, one
+ * syscall and one trip through the pump loop per pipe-full. A stop or rebind
+ * is still noticed between writes: the main thread frees a blocked write()
+ * by draining the FIFO through its anchor (every 2 ms, each time until the
+ * pipe is empty), so one write of this size ends within a few drains.
+ */
+export const MAX_WRITE = 16 * IO_CHUNK;
 /**
  * Out path: writes of at least this many bytes go to the writer in a buffer
  * it hands back once written, and the main thread copies the next one into

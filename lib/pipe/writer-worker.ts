@@ -4,7 +4,7 @@
  * The main thread holds a non-blocking read "anchor" on the FIFO, so this
  * thread's open(O_WRONLY) returns at once and write() never sees EPIPE: with
  * no client reading, bytes wait in the kernel pipe (then here, blocked) for
- * the next reader. Each write() is capped at IO_CHUNK so a stop or rebind is
+ * the next reader. Each write() is capped at MAX_WRITE so a stop or rebind is
  * noticed between slices; the main thread frees a blocked write() by
  * draining the pipe through its anchor.
  */
@@ -14,6 +14,7 @@ import { inodePath } from './fifo';
 import {
   Ctrl,
   IO_CHUNK,
+  MAX_WRITE,
   Phase,
   Slot,
   SLOT_COUNT,
@@ -81,7 +82,7 @@ function pump(): void {
       break;
     }
     const head = queue[0] as Uint8Array;
-    const n = fs.writeSync(fd, head, offset, Math.min(IO_CHUNK, head.length - offset));
+    const n = fs.writeSync(fd, head, offset, Math.min(MAX_WRITE, head.length - offset));
     offset += n;
     unreported += n;
     if (offset === head.length) {

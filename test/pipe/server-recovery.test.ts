@@ -66,6 +66,29 @@ describe('PipeIOServer recovery', () => {
     expect(result.stdout.toString()).to.equal(expected);
   });
 
+  it('carries big replies, blocked in the middle of a write, over to the new out pipe byte for byte', async function () {
+    // 4 x 1 MiB with no reader: the pipe takes 64 KiB, the writer blocks inside a write()
+    // of up to MAX_WRITE (1 MiB); the rebind must drain it into the carry-over, in order.
+    this.timeout(30000);
+    server = echoServer();
+    await server.start();
+    const messages = Array.from({ length: 4 }, (_, i) => {
+      const m = Buffer.alloc(1024 * 1024, 0x61 + i);
+      m.write(`message ${i} `);
+      return m;
+    });
+    for (const m of messages) server.sendMessage(m);
+    const total = messages.reduce((n, m) => n + m.length + 1, 0);
+    await waitFor(() => server!.queuedBytes < total, 'the first bytes written into the pipe');
+    const recreated = once(server, 'recreate');
+    fs.unlinkSync(server.outPipe);
+    await recreated;
+    const result = await runPeer(['read', server.outPipe, String(total)], 20000);
+    const expected = Buffer.concat(messages.flatMap((m) => [m, Buffer.from('\n')]));
+    expect(result.stdout.length).to.equal(total);
+    expect(result.stdout.equals(expected), 'the replies, in order, nothing lost or added').to.equal(true);
+  });
+
   it('reports a non-FIFO put in place of a pipe, leaves it alone, and recovers once it is gone', async () => {
     server = echoServer();
     const errors: PipeIOError[] = [];
