@@ -140,6 +140,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
   private async join(slot: Slot): Promise<void> {
     const link = await this.links(slot.id, {
       frame: (frame) => slot.bridge?.onHubFrame(frame),
+      call: (peek) => slot.bridge?.onRawCall(peek),
       lost: (err) => this.instanceLost(slot, err),
     });
     slot.link = link;
