@@ -2,11 +2,12 @@
 import { expect } from 'chai';
 import { CallDeadlines } from '../../lib/hub/plugins/call-deadlines';
 import { CallLines } from '../../lib/hub/plugins/call-lines';
-import { toJsonText } from '../../lib/hub/plugins/json-value';
+import { JsonToMsgpack } from '../../lib/hub/plugins/json-msgpack';
+import { fromJsonText, toJsonText } from '../../lib/hub/plugins/json-value';
 import { envelopeLine, parsePluginLine } from '../../lib/hub/plugins/line-protocol';
 import { responseFrame } from '../../lib/hub/plugins/member-link';
 import { JsonLineWriter, peekCall, skipValue } from '../../lib/hub/plugins/msgpack-json';
-import { decodeClientFrame, decodeHubFrame, encodeFrame } from '../../lib/hub/protocol/codec';
+import { decodeClientFrame, decodeHubFrame, encodeFrame, packValue } from '../../lib/hub/protocol/codec';
 import { waitFor } from '../fixtures/helpers';
 
 /** A call frame's payload (what the core delivers, without the length header). */
@@ -93,6 +94,65 @@ describe('Hub plugins: per-call fast path', () => {
         expect(skipValue(raw, 0)).to.equal(raw.length - 1);
       }
       expect(skipValue(Buffer.from([0x92, 0x01]), 0)).to.equal(-1);
+    });
+  });
+
+  describe('JsonToMsgpack (answer line -> MessagePack)', () => {
+    const enc = new JsonToMsgpack();
+    const convert = (text: string): Buffer | undefined => {
+      const out = enc.convert(Buffer.from(text));
+      return out && Buffer.from(out);
+    };
+
+    it('writes exactly packValue(fromJsonText(line)) for the JSON it covers', () => {
+      const texts = [
+        'null', 'true', 'false', '0', '-0', '-0.0', '7', '127', '128', '255', '256', '65535', '65536', '4294967295', '4294967296',
+        '-1', '-32', '-33', '-128', '-129', '-32768', '-32769', '-2147483648', '-2147483649', '999999999', '-999999999',
+        '9007199254740993', '12345678901234567890', '1.5', '-0.1', '1e2', '1E-7', '2.5e+3', '1e999', '0.1e1',
+        '""', '"plain"', `"${'x'.repeat(31)}"`, `"${'x'.repeat(32)}"`, `"${'y'.repeat(300)}"`, `"${'z'.repeat(70000)}"`,
+        '[]', '[1,2,3]', ' [ 1 , [ 2 , [ ] ] , { } ] ', JSON.stringify(Array.from({ length: 20 }, (_, i) => i)), JSON.stringify(Array.from({ length: 70000 }, () => 1)),
+        '{}', '{"text":"hello hub plugin","n":42}', '{"a":{"b":{"c":[true,false,null]}}}', JSON.stringify(Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, i]))),
+        '{"__proto__":1,"x":2}', '\t{"a" :\r1}\n',
+      ].map((t) => t.replace(/\\t/g, '\t').replace(/\\r/g, '\r').replace(/\\n/g, ''));
+      for (const text of texts) {
+        const out = convert(text);
+        expect(out, text.slice(0, 40)).to.not.equal(undefined);
+        expect(out!.equals(packValue(fromJsonText(text))), text.slice(0, 40)).to.equal(true);
+      }
+    });
+
+    it('leaves to the ordinary parse what it does not cover, and what is not JSON', () => {
+      for (const text of [
+        '"esc\\"aped"', '"é"', '{"1":1,"b":2}', '{"$bytes":"AA=="}', '{"$error":"no"}', '{"a":1,"a":2}',
+        JSON.stringify(Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i]))),
+        'not json', '', ' ', '01', '1.', '-', '.5', '+1', '[1,]', '{"a":1,}', '{"a"}', '[1 2]', 'tru', 'nulls', '{"a":1}}', '"unterminated',
+      ]) {
+        expect(convert(text), text.slice(0, 40)).to.equal(undefined);
+      }
+    });
+
+    it('agrees with the ordinary parse on random values', () => {
+      let seed = 12345;
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const gen = (depth: number): unknown => {
+        switch (rand(depth > 3 ? 5 : 7)) {
+          case 0: return null;
+          case 1: return rand(2) === 0;
+          case 2: return [rand(300) - 150, rand(1 << 30) * (rand(2) ? 1 : -1), rand(1000) / 7, 2 ** (rand(70)) + rand(3)][rand(4)];
+          case 3: return 'abc XYZ 0123 _-.'.slice(rand(8), 8 + rand(8));
+          case 4: return ['é', 'a\nb', 'q"q'][rand(3)];
+          case 5: return Array.from({ length: rand(18) }, () => gen(depth + 1));
+          default: return Object.fromEntries(Array.from({ length: rand(6) }, (_, i) => [`${['k', '$', '7', 'z'][rand(4)]}${i}`, gen(depth + 1)]));
+        }
+      };
+      for (let i = 0; i < 2000; i++) {
+        const text = JSON.stringify(gen(0));
+        const out = convert(text);
+        if (out) expect(out.equals(packValue(fromJsonText(text))), text).to.equal(true);
+      }
     });
   });
 
@@ -186,6 +246,12 @@ describe('Hub plugins: per-call fast path', () => {
           expect(built.fields['target_id']).to.equal(target);
           expect(built.fields['is_final']).to.equal(body.is_final);
         }
+        const data = { a: [1, 'x'] };
+        const built = responseFrame(rid, target, { data: undefined, is_final: true }, packValue(data));
+        const decoded = decodeHubFrame(encodeFrame({ type: 'response', request_id: rid, target_id: target, data, is_final: true }).subarray(4));
+        expect(built.raw.equals(decoded.raw)).to.equal(true);
+        expect(Array.from(built.spans)).to.deep.equal(Array.from(decoded.spans));
+        expect(built.fields).to.deep.equal({ type: 'response', request_id: rid, target_id: target, data, is_final: true });
       }
     });
   });

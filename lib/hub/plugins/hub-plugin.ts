@@ -184,7 +184,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
       return;
     }
     slot.plugin = plugin;
-    plugin.on('message', (m) => slot.bridge?.onPluginLine(m.toString('utf8')));
+    plugin.on('message', (m) => slot.bridge?.onPluginLine(m));
     plugin.on('stderr', (line) => this.emit('stderr', line, slot.index));
     plugin.on('error', (err) => this.report(err, slot.index));
     plugin.on('exit', (code, signal) => {

@@ -19,6 +19,7 @@ import { decodeClientFrame } from '../protocol/codec';
 import { channelProof } from '../security/signing';
 import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
+import { JsonToMsgpack } from './json-msgpack';
 import { fromJsonText } from './json-value';
 import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
 import type { CallPeek } from './msgpack-json';
@@ -35,6 +36,8 @@ export interface HubLink {
   send(frame: Record<string, unknown>): void;
   /** Sends the answer to call `requestId` of `targetId`: `{type: 'response', request_id, target_id, ...body}`. */
   respond(requestId: string, targetId: string, body: ResponseBody): void;
+  /** respond() with `{data, is_final: true}`, `data` already MessagePack (links that send bytes offer it). */
+  respondPacked?(requestId: string, targetId: string, data: Buffer): void;
 }
 
 /**
@@ -78,6 +81,9 @@ interface OutCall {
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** The scratch encoder of line-mode answers (one at a time: all of this is synchronous). */
+const answerBytes = new JsonToMsgpack();
 
 export class InstanceBridge {
   private readonly link: HubLink;
@@ -318,14 +324,14 @@ export class InstanceBridge {
 
   // -- from the plugin ---------------------------------------------------------
 
-  /** One line the plugin wrote. */
-  onPluginLine(text: string): void {
+  /** One line the plugin wrote (its bytes, without the newline, or its text). */
+  onPluginLine(line: Buffer | string): void {
     if (this.closed) return; // late lines while stopping: nobody is waiting for them
-    if (this.options.mode === 'line') this.onDataLine(text);
-    else this.onRpcLine(text);
+    if (this.options.mode === 'line') this.onDataLine(line);
+    else this.onRpcLine(typeof line === 'string' ? line : line.toString('utf8'));
   }
 
-  private onDataLine(text: string): void {
+  private onDataLine(line: Buffer | string): void {
     const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.fifoHead);
@@ -333,13 +339,23 @@ export class InstanceBridge {
     }
     if (!call) {
       this.orphanLines++;
-      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`));
+      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(String(line))}`));
       return;
     }
     if (call.done) {
       this.orphanLines++;
       return;
     }
+    if (typeof line !== 'string' && this.link.respondPacked) {
+      // the answer's bytes straight from the line (json-msgpack.ts); other lines are parsed below
+      const packed = answerBytes.convert(line);
+      if (packed) {
+        this.settle(call);
+        if (call.rid !== undefined) this.link.respondPacked(call.rid, call.caller, packed);
+        return;
+      }
+    }
+    const text = typeof line === 'string' ? line : line.toString('utf8');
     let value: unknown;
     try {
       value = fromJsonText(text);
@@ -433,10 +449,15 @@ export class InstanceBridge {
   }
 
   private answer(call: InCall, body: ResponseBody): void {
+    this.settle(call);
+    this.send(call, body);
+  }
+
+  /** The call is answered: no timeout, nothing kept. */
+  private settle(call: InCall): void {
     call.done = true;
     call.line = '';
     this.deadlines.disarm(call);
-    this.send(call, body);
   }
 
   private fail(call: InCall, text: string, code: PipeIOErrorCode): void {

@@ -77,6 +77,11 @@ export class CoreLink implements Endpoint, MemberLink {
     this.core.dispatch(this, responseFrame(requestId, targetId, body));
   }
 
+  respondPacked(requestId: string, targetId: string, data: Buffer): void {
+    if (this.closed) return;
+    this.core.dispatch(this, responseFrame(requestId, targetId, FINAL_DATA, data));
+  }
+
   /** Called by the core (errorPolicy 'raise', ...). */
   close(err?: PipeIOError): void {
     if (this.closed) return;
@@ -247,13 +252,18 @@ function putBytes(raw: Buffer, o: number, spans: Uint32Array, k: number, key: Bu
 const TRUE = Buffer.from([0xc3]);
 const FALSE = Buffer.from([0xc2]);
 
+/** The body of respondPacked(): its data comes encoded. */
+const FINAL_DATA: ResponseBody = { data: undefined, is_final: true };
+
 /**
  * The HubFrame of a member's answer to a call, `{type: 'response',
  * request_id, target_id, ...body}` with body keys in the order data, error,
  * code, is_stream, is_final: what {@link hubFrameOf} makes of that object,
- * with the constant parts pre-encoded (this runs once per call).
+ * with the constant parts pre-encoded (this runs once per call). With
+ * `packedData`, the data is those bytes (its decoded field is made on first
+ * read: routing never reads it).
  */
-export function responseFrame(requestId: string, targetId: string, body: ResponseBody): HubFrame {
+export function responseFrame(requestId: string, targetId: string, body: ResponseBody, packedData?: Buffer): HubFrame {
   const ridLength = utf8Length(requestId);
   const targetLength = utf8Length(targetId);
   let size = 1 + R_TYPE.length + R_RESPONSE.length + R_REQUEST_ID.length + strSize(ridLength) + R_TARGET_ID.length + strSize(targetLength) + R_IS_FINAL.length + 1;
@@ -262,7 +272,19 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
   let code = '';
   let errorLength = 0;
   let codeLength = 0;
-  const fields: Record<string, unknown> = { type: 'response', request_id: requestId, target_id: targetId };
+  // with packed data, the plain answer (the hot path): its fields as one literal, data decoded on first read
+  const fields: Record<string, unknown> =
+    packedData === undefined
+      ? { type: 'response', request_id: requestId, target_id: targetId }
+      : {
+          type: 'response',
+          request_id: requestId,
+          target_id: targetId,
+          get data(): unknown {
+            return decodeClientFrame(raw)['data'];
+          },
+          is_final: true,
+        };
   let keys: string[];
   if (body.error !== undefined) {
     error = body.error;
@@ -274,9 +296,9 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
     fields['error'] = error;
     fields['code'] = code;
   } else {
-    data = packValue(body.data ?? null);
+    data = packedData ?? packValue(body.data ?? null);
     size += R_DATA.length + data.length;
-    fields['data'] = body.data ?? null;
+    if (packedData === undefined) fields['data'] = body.data ?? null;
     if (body.is_stream === true) {
       size += R_IS_STREAM.length + 1;
       fields['is_stream'] = true;
@@ -285,7 +307,7 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
       keys = KEYS_DATA;
     }
   }
-  fields['is_final'] = body.is_final;
+  if (packedData === undefined) fields['is_final'] = body.is_final;
   const raw = Buffer.allocUnsafe(size);
   const spans = new Uint32Array(keys.length * 3);
   raw[0] = 0x80 | keys.length;

@@ -171,6 +171,12 @@ function skipMany(raw: Buffer, pos: number, count: number, depth: number): numbe
   return pos;
 }
 
+/** The UTF-8 text of raw[start, end): ASCII (the usual request id) through the cheaper latin1 decoder. */
+function textOf(raw: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (raw[i]! >= 0x80) return raw.toString('utf8', start, end);
+  return raw.toString('latin1', start, end);
+}
+
 /**
  * Strings decoded from bytes that repeat from call to call (channel, event,
  * caller id), remembered by their bytes: a hit costs a byte compare instead
@@ -189,7 +195,7 @@ class RecentStrings {
       const b = this.bytes[i]!;
       if (b.length === length && sameBytes(raw, start, length, b)) return this.strings[i]!;
     }
-    const s = raw.toString('utf8', start, end);
+    const s = textOf(raw, start, end);
     if (length <= 64) {
       this.bytes[this.next] = Buffer.from(raw.subarray(start, end));
       this.strings[this.next] = s;
@@ -247,7 +253,7 @@ export function peekCall(payload: Buffer): CallPeek | undefined {
         }
         break;
       case 10:
-        if (sameBytes(payload, ks, kl, K_REQUEST_ID)) peek.requestId = isStr ? payload.toString('utf8', strStart, end) : undefined;
+        if (sameBytes(payload, ks, kl, K_REQUEST_ID)) peek.requestId = isStr ? textOf(payload, strStart, end) : undefined;
         break;
       default:
         break;
