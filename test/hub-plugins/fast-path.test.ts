@@ -4,9 +4,10 @@ import { CallDeadlines } from '../../lib/hub/plugins/call-deadlines';
 import { CallLines } from '../../lib/hub/plugins/call-lines';
 import { JsonToMsgpack } from '../../lib/hub/plugins/json-msgpack';
 import { fromJsonText, toJsonText } from '../../lib/hub/plugins/json-value';
-import { envelopeLine, parsePluginLine } from '../../lib/hub/plugins/line-protocol';
+import { envelopeLine, parsePluginLine, plainAnswerSpan } from '../../lib/hub/plugins/line-protocol';
 import { responseFrame } from '../../lib/hub/plugins/member-link';
-import { JsonLineWriter, peekCall, skipValue } from '../../lib/hub/plugins/msgpack-json';
+import { peekCall } from '../../lib/hub/plugins/call-peek';
+import { JsonLineWriter, skipValue } from '../../lib/hub/plugins/msgpack-json';
 import { decodeClientFrame, decodeHubFrame, encodeFrame, packValue } from '../../lib/hub/protocol/codec';
 import { waitFor } from '../fixtures/helpers';
 
@@ -219,6 +220,16 @@ describe('Hub plugins: per-call fast path', () => {
       }
     });
 
+    it('plainAnswerSpan finds the request id and the data of such a line in its bytes', () => {
+      const line = Buffer.from('{"type":"response","request_id":"123","data":{"a":1}}');
+      const span = plainAnswerSpan(line)!;
+      expect(span.requestId).to.equal('123');
+      expect(line.subarray(span.dataStart, line.length - 1).toString()).to.equal('{"a":1}');
+      for (const text of ['{"type":"response","request_id":"x1","data":1}', '{"type":"response","request_id":"","data":1}', '{"type":"response","request_id":"1","error":"e"}', '{"type":"response","request_id":"1","data":1']) {
+        expect(plainAnswerSpan(Buffer.from(text)), text).to.equal(undefined);
+      }
+    });
+
     it('a line that only looks plain is still refused', () => {
       for (const text of ['{"type":"response","request_id":"12","data":1}}', '{"type":"response","request_id":"12","data":{"a":1}', '{"type":"response","request_id":"12","data":"x"}, "y": {"z"}']) {
         expect(() => parsePluginLine(text), text).to.throw(SyntaxError);
@@ -251,7 +262,9 @@ describe('Hub plugins: per-call fast path', () => {
         const decoded = decodeHubFrame(encodeFrame({ type: 'response', request_id: rid, target_id: target, data, is_final: true }).subarray(4));
         expect(built.raw.equals(decoded.raw)).to.equal(true);
         expect(Array.from(built.spans)).to.deep.equal(Array.from(decoded.spans));
-        expect(built.fields).to.deep.equal({ type: 'response', request_id: rid, target_id: target, data, is_final: true });
+        const f = built.fields;
+        expect([f['type'], f['request_id'], f['target_id'], f['is_final'], 'data' in f, 'error' in f]).to.deep.equal(['response', rid, target, true, true, false]);
+        expect(f['data']).to.deep.equal(data); // decoded on first read
       }
     });
   });

@@ -11,7 +11,8 @@
  */
 import { toJsonText } from './json-value';
 import { envelopeLine, type PluginLineMode } from './line-protocol';
-import { JsonLineWriter, type CallPeek } from './msgpack-json';
+import type { CallPeek } from './call-peek';
+import { JsonLineWriter } from './msgpack-json';
 
 /** The scratch buffer every plugin's lines are built in (one line at a time: all of this is synchronous). */
 const scratch = new JsonLineWriter();

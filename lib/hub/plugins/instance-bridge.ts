@@ -21,8 +21,8 @@ import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
 import { JsonToMsgpack } from './json-msgpack';
 import { fromJsonText } from './json-value';
-import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
-import type { CallPeek } from './msgpack-json';
+import { envelopeLine, errorOf, LineShapeError, parsePluginLine, plainAnswerSpan, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+import type { CallPeek } from './call-peek';
 
 /** The body of an answer to a call (comm-ipc's response keys, in this order). */
 export type ResponseBody =
@@ -82,7 +82,7 @@ interface OutCall {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-/** The scratch encoder of line-mode answers (one at a time: all of this is synchronous). */
+/** The scratch encoder of answers (one at a time: all of this is synchronous). */
 const answerBytes = new JsonToMsgpack();
 
 export class InstanceBridge {
@@ -328,7 +328,26 @@ export class InstanceBridge {
   onPluginLine(line: Buffer | string): void {
     if (this.closed) return; // late lines while stopping: nobody is waiting for them
     if (this.options.mode === 'line') this.onDataLine(line);
-    else this.onRpcLine(typeof line === 'string' ? line : line.toString('utf8'));
+    else if (typeof line === 'string' || !this.plainAnswer(line)) this.onRpcLine(typeof line === 'string' ? line : line.toString('utf8'));
+  }
+
+  /**
+   * 'rpc' mode's commonest line, `{"type":"response","request_id":"<digits>","data":…}`,
+   * answered with the data's bytes straight from the line (json-msgpack.ts).
+   * False if the line is anything else: onRpcLine() then parses it.
+   */
+  private plainAnswer(line: Buffer): boolean {
+    if (!this.link.respondPacked) return false;
+    const span = plainAnswerSpan(line);
+    if (!span) return false;
+    const call = this.inCalls.get(span.requestId);
+    if (!call || call.done) return false; // the ordinary path counts the orphan
+    const packed = answerBytes.convert(line.subarray(span.dataStart, line.length - 1));
+    if (!packed) return false;
+    this.inCalls.delete(call.local);
+    this.settle(call);
+    if (call.rid !== undefined) this.link.respondPacked(call.rid, call.caller, packed);
+    return true;
   }
 
   private onDataLine(line: Buffer | string): void {

@@ -9,7 +9,7 @@ import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import type { HubCore } from '../server/core';
 import type { Endpoint } from '../server/endpoint';
 import type { HubLink, ResponseBody } from './instance-bridge';
-import { peekCall, type CallPeek } from './msgpack-json';
+import { peekCall, type CallPeek } from './call-peek';
 
 /** What a member link reports to its instance. */
 export interface LinkEvents {
@@ -252,6 +252,32 @@ function putBytes(raw: Buffer, o: number, spans: Uint32Array, k: number, key: Bu
 const TRUE = Buffer.from([0xc3]);
 const FALSE = Buffer.from([0xc2]);
 
+/**
+ * The fields of a plain answer whose data came encoded: `data` is decoded
+ * from the frame on first read (routing never reads it; a getter on an
+ * object literal would cost more than the whole frame).
+ */
+class PackedAnswerFields {
+  readonly type = 'response';
+  readonly is_final = true;
+  #raw: Buffer | undefined;
+  [key: string]: unknown;
+
+  constructor(
+    readonly request_id: string,
+    readonly target_id: string,
+  ) {}
+
+  /** @internal the frame the data is read from */
+  setRaw(raw: Buffer): void {
+    this.#raw = raw;
+  }
+
+  get data(): unknown {
+    return this.#raw === undefined ? undefined : decodeClientFrame(this.#raw)['data'];
+  }
+}
+
 /** The body of respondPacked(): its data comes encoded. */
 const FINAL_DATA: ResponseBody = { data: undefined, is_final: true };
 
@@ -272,20 +298,10 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
   let code = '';
   let errorLength = 0;
   let codeLength = 0;
-  // with packed data, the plain answer (the hot path): its fields as one literal, data decoded on first read
-  const fields: Record<string, unknown> =
-    packedData === undefined
-      ? { type: 'response', request_id: requestId, target_id: targetId }
-      : {
-          type: 'response',
-          request_id: requestId,
-          target_id: targetId,
-          get data(): unknown {
-            return decodeClientFrame(raw)['data'];
-          },
-          is_final: true,
-        };
+  let fields: Record<string, unknown>;
   let keys: string[];
+  if (packedData !== undefined) fields = new PackedAnswerFields(requestId, targetId);
+  else fields = { type: 'response', request_id: requestId, target_id: targetId };
   if (body.error !== undefined) {
     error = body.error;
     code = body.code;
@@ -309,6 +325,7 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
   }
   if (packedData === undefined) fields['is_final'] = body.is_final;
   const raw = Buffer.allocUnsafe(size);
+  if (fields instanceof PackedAnswerFields) fields.setRaw(raw);
   const spans = new Uint32Array(keys.length * 3);
   raw[0] = 0x80 | keys.length;
   let o = putBytes(raw, 1, spans, 0, R_TYPE, R_RESPONSE);
