@@ -25,6 +25,9 @@
  *                           [--rss-calls N] [--steps latency,pipeline,group,multi,stream,fanout]
  *                           [--profile] [--out FILE]
  *
+ * Environment: PIPEIO_BENCH_HUB_DIST=DIR runs another build of the hub (before/after);
+ * PIPEIO_BENCH_HUB_FLAGS='...' adds node flags to the hub process.
+ *
  * --quick: every count / 5 but the stream's 100,000 chunks (a smoke run). --transport unix: the hub on a Unix socket (NATS
  * stays on TCP). --profile: the hub process runs under `node --cpu-prof`; its hottest
  * functions are printed (the figures of a profiled run are not comparable). --steps: only
@@ -125,6 +128,9 @@ async function startBroker(system, opts, tmp) {
     return { addr: { host: n.host, port: n.port }, pid: n.pid, version: n.version, stop: () => stopNats(n) };
   }
   const execArgv = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tmp, 'prof')] : [];
+  // PIPEIO_BENCH_HUB_FLAGS='--min-semi-space-size=16': node flags for the hub process (e.g. to show
+  // that RSS steps are V8 sizing its young generation, not growth with calls).
+  if (process.env.PIPEIO_BENCH_HUB_FLAGS) execArgv.push(...process.env.PIPEIO_BENCH_HUB_FLAGS.split(' ').filter(Boolean));
   const w = new Worker('hub-server.js', 'hub', { execArgv });
   const addr = await w.cmd('listen', { transport: opts.transport, path: path.join(tmp, 'hub.sock') });
   return {

@@ -8,7 +8,8 @@
 const path = require('node:path');
 const { ROOT, serveCommands } = require('./common');
 
-const { Hub } = require(path.join(ROOT, 'dist', 'index.js'));
+// PIPEIO_BENCH_HUB_DIST=/path/to/dist: another build of the hub (a before/after comparison).
+const { Hub } = require(path.join(process.env.PIPEIO_BENCH_HUB_DIST || path.join(ROOT, 'dist'), 'index.js'));
 
 let hub;
 const clientErrors = {};

@@ -67,6 +67,18 @@ describe('hub codec', () => {
       // {"type": "ping", "__proto__": {}}: never a way to change the prototype of the fields object
       expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a95f5f70726f746f5f5f80', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       expect(codeOf(() => decodeHubFrame(Buffer.alloc(0)))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {"type": "ping"} followed by a stray byte
+      expect(codeOf(() => decodeHubFrame(Buffer.from('81a474797065a470696e6701', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+    });
+
+    it('takes the last of repeated keys as Python does, and checks and keeps every entry', () => {
+      // {"type": "ping", "k": 1, "k": 2}
+      const f = decodeHubFrame(Buffer.from('83a474797065a470696e67a16b01a16b02', 'hex'));
+      expect(f.keys).to.deep.equal(['type', 'k', 'k']);
+      expect(f.fields['k']).to.equal(2);
+      expect(Array.from(f.spans)).to.have.length(9);
+      // {"type": "ping", "k": "\xc3\x28", "k": 2}: the shadowed value is checked too
+      expect(codeOf(() => decodeHubFrame(Buffer.from('83a474797065a470696e67a16ba2c328a16b02', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
     });
   });
 
@@ -93,11 +105,15 @@ describe('hub codec', () => {
 
   describe('stampRouted', () => {
     it('gives the same frame as the general restamp, whichever stamps are present', () => {
-      const st = { senderId: packValue('A'), path: packValue(['S0', 'S1']), timestamp: packValue(1700000000), origin: packValue('S1') };
+      const st = { id: 'A', senderId: packValue('A'), path: packValue(['S0', 'S1']), timestamp: packValue(1700000000), origin: packValue('S1') };
       const frames = [
         { type: 'call', channel: 'c', data: { x: 1.5 } },
         { type: 'call', sender_id: 'spoof', path: ['S0'], timestamp: 5, origin_server_id: null, data: 'd', request_id: 'r' },
         Object.fromEntries([['type', 'broadcast'], ...Array.from({ length: 20 }, (_, i) => [`k${i}`, i])]),
+        { type: 'call', sender_id: 'A', channel: 'c', data: 'own id kept in place', timestamp: 1.5 },
+        { type: 'response', sender_id: 'A', origin_server_id: 'S9', request_id: 'r', data: null },
+        { type: 'call', path: [], data: 1 },
+        { type: 'call', sender_id: 'B', data: 1 },
       ];
       for (const message of frames) {
         const f = decodeHubFrame(payloadOf(encodeFrame(message)));

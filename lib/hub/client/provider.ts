@@ -89,18 +89,25 @@ export async function serveCall(
     }
     return;
   }
-  const chunk = (data: unknown, isFinal: boolean): object => {
+  // One literal per chunk (no spreads): a stream sends many of them.
+  const targetId = msg.sender_id ?? null;
+  const event = reg.event;
+  const chunk = (data: unknown, isFinal: boolean): boolean => {
+    if (host.generation !== generation) return false;
     const frame: Record<string, unknown> = {
+      type: 'response',
+      request_id: requestId,
+      target_id: targetId,
       sender_id: host.clientId,
       channel,
-      event: reg.event,
+      event,
       data: data === undefined ? null : data,
       timestamp: nowSeconds(),
       is_stream: true,
       is_final: isFinal,
     };
     if (host.serverId !== undefined) frame['server_id'] = host.serverId;
-    return frame;
+    return host.sendFrame(frame);
   };
   try {
     const iterable = (reg.handler as StreamHandler)(msg);
@@ -109,9 +116,9 @@ export async function serveCall(
     }
     for await (const value of iterable) {
       if (host.generation !== generation) return; // the link dropped: nobody waits for the rest
-      if (!reply(chunk(value, false))) await host.drained();
+      if (!chunk(value, false)) await host.drained();
     }
-    reply(chunk(null, true));
+    chunk(null, true);
   } catch (err) {
     reply({ error: messageOf(err) });
   }

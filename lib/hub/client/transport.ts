@@ -20,6 +20,12 @@ import type { HubClientAddress } from './types';
 
 /** How long close() lets the socket flush before destroying it. */
 const END_FLUSH_MS = 1000;
+/**
+ * Frames sent in one tick leave in one write; a write goes out early once this many bytes
+ * or frames have gathered (a stream's producer keeps the hub busy while it goes on).
+ */
+const BATCH_BYTES = 16 * 1024;
+const BATCH_FRAMES = 16;
 
 /**
  * Opens a socket to the hub. Rejects with `PIPEIO_ERR_CONNECTION` (the
@@ -75,6 +81,9 @@ export class HubLink {
   private lastRead = Date.now();
   private readonly pausers = new Set<object>();
   private drainWaiters: Array<() => void> = [];
+  /** Encoded frames of this tick, not yet written. */
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -103,16 +112,34 @@ export class HubLink {
   }
 
   /**
-   * Encodes and writes one frame. Returns false if the link is closed or the
-   * kernel buffer is full (then {@link drained} waits for room).
+   * Encodes one frame and queues it; the frames of one tick are written
+   * together (sooner once 16 frames or 16 KiB have gathered). Returns false
+   * if the link is closed or the socket's buffer is full (then
+   * {@link drained} waits for room).
    */
   send(message: object): boolean {
     if (this.closed || this.socket.destroyed) return false;
-    return this.socket.write(encodeFrame(message));
+    const frame = encodeFrame(message);
+    if (this.outbox.length === 0) process.nextTick(flushLink, this);
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    if (this.outboxBytes >= BATCH_BYTES || this.outbox.length >= BATCH_FRAMES) return this.flush();
+    return true;
+  }
+
+  /** Writes the queued frames; returns socket.write()'s answer. */
+  flush(): boolean {
+    const n = this.outbox.length;
+    if (n === 0 || this.socket.destroyed) return !this.socket.writableNeedDrain;
+    const data = n === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
+    this.outbox = [];
+    this.outboxBytes = 0;
+    return this.socket.write(data);
   }
 
   /** Resolves once the socket's write buffer has drained, or the link closed. */
   drained(): Promise<void> {
+    this.flush();
     if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -150,6 +177,7 @@ export class HubLink {
         clearTimeout(timer);
         resolve();
       });
+      this.flush();
       this.socket.end();
     });
   }
@@ -185,8 +213,14 @@ export class HubLink {
   private onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.outbox = [];
+    this.outboxBytes = 0;
     this.pausers.clear();
     this.wakeDrain();
     this.handlers.onClose(this.closeError ?? this.lastHubError);
   }
+}
+
+function flushLink(link: HubLink): void {
+  link.flush();
 }

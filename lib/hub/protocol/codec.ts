@@ -46,7 +46,7 @@ export interface HubFrame {
   readonly fields: Record<string, unknown>;
   /** Top-level keys in wire order. */
   readonly keys: string[];
-  /** Per key (same order): [keyStart, valueStart, valueEnd] offsets into `raw`. */
+  /** Per key (same order): [keyStart, valueStart, valueEnd] offsets into `raw` (computed on first use). */
   readonly spans: ArrayLike<number>;
   /** The payload (without the length header). */
   readonly raw: Buffer;
@@ -56,78 +56,122 @@ function protocolError(message: string, cause?: unknown): PipeIOError {
   return pipeIOError('PIPEIO_ERR_PROTOCOL', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * A decoded frame. The byte spans of its entries are found only when asked
+ * for (a second pass with `unpackMultiple`): routing needs them only to
+ * replace a value, which a well-behaved client's frames never require.
+ */
+class DecodedFrame implements HubFrame {
+  private spanCache: Int32Array | undefined;
+  constructor(
+    readonly type: string,
+    readonly fields: Record<string, unknown>,
+    readonly keys: string[],
+    readonly raw: Buffer,
+  ) {}
 
-/** State of the one decode in progress (decoding is synchronous, so one set suffices). */
-let dFields: Record<string, unknown> = {};
-let dKeys: string[] = [];
-let dSpans: number[] = [];
-let dIndex = 0;
-let dCount = 0;
-let dKey = '';
-let dKeyStart = 0;
-let dBase = 0;
-
-function onDecodedValue(value: unknown, start?: number, end?: number): boolean {
-  if (dIndex >= dCount * 2) throw protocolError('trailing bytes after the map');
-  if ((dIndex & 1) === 0) {
-    if (typeof value !== 'string') throw protocolError('map keys must be strings');
-    // `fields` is a plain object (fast property stores); this one key would set its prototype.
-    if (value === '__proto__') throw protocolError('the key "__proto__" is not allowed');
-    dKey = value;
-    dKeyStart = dBase + (start ?? 0);
-  } else {
-    dSpans.push(dKeyStart, dBase + (start ?? 0), dBase + (end ?? 0));
-    dKeys.push(dKey);
-    dFields[dKey] = value;
+  get spans(): ArrayLike<number> {
+    return (this.spanCache ??= entrySpans(this.raw, this.keys.length));
   }
-  dIndex++;
+}
+
+/** Offsets of the entries of the map in `raw` (already validated), as {@link HubFrame.spans}. */
+let sSpans: Int32Array = new Int32Array(0);
+let sKeys: unknown[] | undefined;
+let sValues: unknown[] = [];
+let sIndex = 0;
+let sKeyStart = 0;
+let sBase = 0;
+function onSpan(value: unknown, start: number, end: number): boolean {
+  const i = sIndex++;
+  if ((i & 1) === 0) {
+    sKeyStart = sBase + start;
+    if (sKeys !== undefined) sKeys.push(value);
+  } else {
+    if (sKeys !== undefined) sValues.push(value);
+    const at = (i >> 1) * 3;
+    sSpans[at] = sKeyStart;
+    sSpans[at + 1] = sBase + start;
+    sSpans[at + 2] = sBase + end;
+  }
   return true;
+}
+
+function mapHeaderLength(b: number): number {
+  return b === 0xde ? 3 : b === 0xdf ? 5 : 1;
+}
+
+function entrySpans(raw: Buffer, count: number, keys?: unknown[], values?: unknown[]): Int32Array {
+  const spans = new Int32Array(count * 3);
+  if (count === 0) return spans;
+  const headerLength = mapHeaderLength(raw[0]!);
+  sSpans = spans;
+  sKeys = keys;
+  sValues = values ?? [];
+  sIndex = 0;
+  sBase = headerLength;
+  try {
+    hubUnpackr.unpackMultiple(raw.subarray(headerLength), onSpan as (value: unknown) => boolean);
+  } finally {
+    sKeys = undefined;
+    sValues = [];
+  }
+  return spans;
+}
+
+/** Entries of the map being decoded, in wire order. */
+let eKeys: unknown[] = [];
+let eValues: unknown[] = [];
+let eIndex = 0;
+function onEntry(value: unknown, key: unknown): void {
+  eKeys[eIndex] = key;
+  eValues[eIndex++] = value;
 }
 
 /**
  * Decodes and validates one payload for the hub. Throws `PIPEIO_ERR_PROTOCOL`
  * for anything a Python peer would choke on: not a map, non-string keys,
- * invalid UTF-8, ext types, a missing or non-string `type`, nesting deeper
- * than {@link MAX_NESTING}.
+ * invalid UTF-8, ext types, a missing or non-string `type`,
+ * nesting deeper than {@link MAX_NESTING}, bytes after the map.
  */
 export function decodeHubFrame(raw: Buffer): HubFrame {
   if (raw.length === 0) throw protocolError('empty frame: the payload must be a MessagePack map');
   const b = raw[0]!;
-  let count: number;
-  let headerLength: number;
-  if (b >= 0x80 && b <= 0x8f) {
-    count = b & 0x0f;
-    headerLength = 1;
-  } else if (b === 0xde && raw.length >= 3) {
-    count = raw.readUInt16BE(1);
-    headerLength = 3;
-  } else if (b === 0xdf && raw.length >= 5) {
-    count = raw.readUInt32BE(1);
-    headerLength = 5;
-  } else {
+  if (!((b >= 0x80 && b <= 0x8f) || (b === 0xde && raw.length >= 3) || (b === 0xdf && raw.length >= 5))) {
     throw protocolError('the payload is not a MessagePack map');
   }
-  if (count > raw.length) throw protocolError('map header announces more entries than the frame holds');
-  const fields: Record<string, unknown> = {};
-  const keys: string[] = [];
-  const spans: number[] = [];
-  dFields = fields;
-  dKeys = keys;
-  dSpans = spans;
-  dIndex = 0;
-  dCount = count;
-  dBase = headerLength;
+  const count = b <= 0x8f ? b & 0x0f : b === 0xde ? raw.readUInt16BE(1) : raw.readUInt32BE(1);
+  if (count * 2 > raw.length - mapHeaderLength(b)) throw protocolError('map header announces more entries than the frame holds');
+  let map: Map<unknown, unknown>;
   try {
-    if (raw.length > headerLength) hubUnpackr.unpackMultiple(raw.subarray(headerLength), onDecodedValue);
+    map = hubUnpackr.unpack(raw) as Map<unknown, unknown>;
   } catch (err) {
-    if (err instanceof Error && (err as PipeIOError).code === 'PIPEIO_ERR_PROTOCOL') throw err;
     throw protocolError(`malformed MessagePack: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  if (dIndex !== count * 2) throw protocolError('the map is truncated');
+  const keys = new Array<unknown>(count);
+  const values = new Array<unknown>(count);
+  if (map.size === count) {
+    eKeys = keys;
+    eValues = values;
+    eIndex = 0;
+    map.forEach(onEntry);
+    eKeys = eValues = [];
+  } else {
+    // Repeated keys: Python keeps the last value; every entry is checked and forwarded as sent.
+    keys.length = values.length = 0;
+    entrySpans(raw, count, keys, values);
+  }
+  for (let i = 0; i < count; i++) {
+    const k = keys[i];
+    if (typeof k !== 'string') throw protocolError('map keys must be strings');
+    if (k === '__proto__') throw protocolError('the key "__proto__" is not allowed');
+  }
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) fields[keys[i] as string] = values[i];
   const type = fields['type'];
   if (typeof type !== 'string') throw protocolError('the frame has no string "type"');
-  checkValues(raw, keys, fields);
-  return { type, fields, keys, spans, raw };
+  checkValues(raw, keys as string[], values);
+  return new DecodedFrame(type, fields, keys as string[], raw);
 }
 
 /** U+FFFD characters seen by the walk in progress. */
@@ -158,12 +202,12 @@ function walk(value: unknown, depth: number): void {
 }
 
 /** Checks every decoded value and that the text was valid UTF-8. */
-function checkValues(raw: Buffer, keys: string[], fields: Record<string, unknown>): void {
+function checkValues(raw: Buffer, keys: string[], values: unknown[]): void {
   replacementChars = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (k.includes('\uFFFD')) replacementChars += countChar(k);
-    const v = fields[k];
+    const v = values[i];
     if (typeof v === 'object' || typeof v === 'string') walk(v, 1);
   }
   // msgpackr replaces invalid UTF-8 with U+FFFD. A genuine U+FFFD is the bytes
@@ -333,12 +377,16 @@ export function restamp(frame: HubFrame, changes: Record<string, unknown>): Buff
 
 /** The four stamps of a routed frame (comm-ipc 3.0.2), already encoded. */
 export interface RoutedStamps {
+  /** The sender's id (what `senderId` encodes). */
+  id: string;
   senderId: Buffer;
   path: Buffer;
   /** Added only if the frame has no `timestamp` key. */
   timestamp: Buffer;
   /** Added only if the frame has no `origin_server_id` key. */
   origin: Buffer;
+  /** Appended entries by which stamps a frame lacks (bit 0 sender, 1 path, 2 timestamp, 3 origin), built on use. */
+  tails?: Array<Buffer | undefined>;
 }
 
 const K_SENDER = Buffer.from(packr.pack('sender_id'));
@@ -346,12 +394,46 @@ const K_PATH = Buffer.from(packr.pack('path'));
 const K_TIMESTAMP = Buffer.from(packr.pack('timestamp'));
 const K_ORIGIN = Buffer.from(packr.pack('origin_server_id'));
 
+/** The stamps a frame lacks (mask: bit 0 sender, 1 path, 2 timestamp, 3 origin) as encoded entries. */
+function tailOf(st: RoutedStamps, mask: number): Buffer {
+  const tails = (st.tails ??= []);
+  let tail = tails[mask];
+  if (tail === undefined) {
+    const parts: Buffer[] = [];
+    if (mask & 1) parts.push(K_SENDER, st.senderId);
+    if (mask & 2) parts.push(K_PATH, st.path);
+    if (mask & 4) parts.push(K_TIMESTAMP, st.timestamp);
+    if (mask & 8) parts.push(K_ORIGIN, st.origin);
+    tail = tails[mask] = Buffer.concat(parts);
+  }
+  return tail;
+}
+
+function bitCount4(mask: number): number {
+  return (mask & 1) + ((mask >> 1) & 1) + ((mask >> 2) & 1) + ((mask >> 3) & 1);
+}
+
 /**
  * {@link restamp} specialised for the hot path of routing: replaces
  * `sender_id` and `path`, adds `timestamp` and `origin_server_id` when
  * absent, copies everything else byte for byte. No allocation but the output.
  */
 export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
+  const f = frame.fields;
+  const sender = f['sender_id'];
+  if (f['path'] === undefined && (sender === undefined || sender === st.id)) {
+    // The common case: nothing to replace (a client stamps its own id or none), so the sender's
+    // entries are copied in one run and the missing stamps appended after them.
+    const raw = frame.raw;
+    const mask = (sender === undefined ? 1 : 0) | 2 | (f['timestamp'] === undefined ? 4 : 0) | (f['origin_server_id'] === undefined ? 8 : 0);
+    const tail = tailOf(st, mask);
+    const entries = raw.length - mapHeaderLength(raw[0]!);
+    const out = allocMapFrame(frame.keys.length + bitCount4(mask), entries + tail.length);
+    const o = out.length - entries - tail.length;
+    raw.copy(out, o, raw.length - entries, raw.length);
+    tail.copy(out, o + entries);
+    return out;
+  }
   const raw = frame.raw;
   const keys = frame.keys;
   const spans = frame.spans;

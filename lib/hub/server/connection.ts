@@ -48,9 +48,11 @@ const PONG = encodeFrame({ type: 'pong' });
 /** Up to this many bytes, a tick's frames are copied into one buffer; above, written corked. */
 const BATCH_COPY_LIMIT = 256 * 1024;
 /**
- * A tick's frames are written once this many have gathered, not only at the end of the tick,
- * so the next process starts on the first frames of a large read while the hub routes the rest
- * (cut-through; measured: one pipelined connection 36k -> 50k calls/s, bench/hub.bench.js).
+ * Calls are written once this many have gathered, not only at the end of the tick, so a
+ * provider starts on the first calls of a large read while the hub routes the rest (cut-through;
+ * one pipelined connection: 36k -> 50k calls/s). Other frames (responses, stream chunks,
+ * publications) wait for the end of the tick: their receivers only consume, and early writes
+ * there cost syscalls (a stream: 168k -> 84k chunks/s). Measured with bench/hub.bench.js.
  */
 const CUT_THROUGH_FRAMES = 16;
 /** How long a closing connection may take to flush its last error frame. */
@@ -95,18 +97,18 @@ export class HubConnection implements Endpoint {
     return this.socket.writableLength + this.outboxBytes;
   }
 
-  deliver(frame: Buffer): boolean {
+  deliver(frame: Buffer, startsWork = false): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
     const queued = this.socket.writableLength + this.outboxBytes;
     if (queued + frame.length > this.ctx.limits.maxQueueBytes) {
       this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued} queued bytes`), false);
       return false;
     }
-    // Frames produced in one tick leave together (one syscall, one copy), 16 at a time at most.
+    // Frames produced in one tick leave together (one syscall, one copy); calls 16 at a time at most.
     if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
-    if (this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
+    if (startsWork && this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
     return true;
   }
 

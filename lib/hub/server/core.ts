@@ -172,11 +172,11 @@ export class HubCore {
     return ep?.local ? ep.deliver(encodeFrame(message)) : false;
   }
 
-  /** Delivers already-encoded bytes to member `id`. */
-  deliverTo(id: string, frame: Buffer): boolean {
+  /** Delivers already-encoded bytes to member `id` (`startsWork`: a call, see Endpoint.deliver). */
+  deliverTo(id: string, frame: Buffer, startsWork = false): boolean {
     if (this.quiet) return false;
     const ep = this.clients.get(id);
-    return ep ? ep.deliver(frame) : false;
+    return ep ? ep.deliver(frame, startsWork) : false;
   }
 
   /** Encodes once and delivers to every local opener of `ch` but `except`. */

@@ -14,9 +14,11 @@ export interface Endpoint {
   readonly local: boolean;
   /**
    * Delivers one whole frame (length header included). Returns false if the
-   * endpoint is gone or refused it (closed, slow consumer).
+   * endpoint is gone or refused it (closed, slow consumer). `startsWork`
+   * marks a call: the member will answer it, so it may be sent without
+   * waiting for the rest of the tick's frames.
    */
-  deliver(frame: Buffer): boolean;
+  deliver(frame: Buffer, startsWork?: boolean): boolean;
   /** Ends the member's link (errorPolicy 'raise', slow consumer); optional for remote members. */
   close?(err: PipeIOError): void;
 }

@@ -46,16 +46,27 @@ function ownStamps(core: HubCore): { path: Packed; origin: Packed } {
   return s;
 }
 
+/** The stamps of the last frame per sender, reused while the second and the hub stay the same. */
+const lastStamps = new Map<string, { core: HubCore; second: number; stamps: RoutedStamps }>();
+
 /** Stamps for a routed frame (comm-ipc 3.0.2), or undefined if it looped back to us. */
 function stamps(core: HubCore, from: Endpoint, frame: HubFrame): RoutedStamps | undefined {
   const own = ownStamps(core);
-  let path = own.path.bytes;
   if (frame.fields['path'] !== undefined) {
     const incoming = pathOf(frame.fields);
     if (incoming.includes(core.serverId)) return undefined;
-    if (incoming.length > 0) path = packed([...incoming, core.serverId]).bytes;
+    if (incoming.length > 0) {
+      const path = packed([...incoming, core.serverId]).bytes;
+      return { id: from.id, senderId: packedId(from.id).bytes, path, timestamp: packedNow().bytes, origin: own.origin.bytes };
+    }
   }
-  return { senderId: packedId(from.id).bytes, path, timestamp: packedNow().bytes, origin: own.origin.bytes };
+  const timestamp = packedNow();
+  const last = lastStamps.get(from.id);
+  if (last !== undefined && last.second === stampSecond && last.core === core) return last.stamps;
+  const st: RoutedStamps = { id: from.id, senderId: packedId(from.id).bytes, path: own.path.bytes, timestamp: timestamp.bytes, origin: own.origin.bytes };
+  if (lastStamps.size >= 8192) lastStamps.clear();
+  lastStamps.set(from.id, { core, second: stampSecond, stamps: st });
+  return st;
 }
 
 /**
@@ -115,7 +126,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     }
     core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
   }
-  core.deliverTo(target, stampRouted(frame, changes));
+  core.deliverTo(target, stampRouted(frame, changes), true);
 }
 
 export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): void {
