@@ -140,7 +140,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
   private async join(slot: Slot): Promise<void> {
     const link = await this.links(slot.id, {
       frame: (frame) => slot.bridge?.onHubFrame(frame),
-      call: (peek) => slot.bridge?.onRawCall(peek),
+      call: (rid, caller, channel, event, isStream, data) => slot.bridge?.onDecodedCall(rid, caller, channel, event, isStream, data),
       lost: (err) => this.instanceLost(slot, err),
     });
     slot.link = link;

@@ -15,14 +15,11 @@
  * the incarnation ends).
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
-import { decodeClientFrame } from '../protocol/codec';
 import { channelProof } from '../security/signing';
 import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
-import { JsonToMsgpack } from './json-msgpack';
 import { fromJsonText } from './json-value';
-import { envelopeLine, errorOf, LineShapeError, parsePluginLine, plainAnswerSpan, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
-import type { CallPeek } from './call-peek';
+import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
 
 /** The body of an answer to a call (comm-ipc's response keys, in this order). */
 export type ResponseBody =
@@ -36,15 +33,10 @@ export interface HubLink {
   send(frame: Record<string, unknown>): void;
   /** Sends the answer to call `requestId` of `targetId`: `{type: 'response', request_id, target_id, ...body}`. */
   respond(requestId: string, targetId: string, body: ResponseBody): void;
-  /** respond() with `{data, is_final: true}`, `data` already MessagePack (links that send bytes offer it). */
-  respondPacked?(requestId: string, targetId: string, data: Buffer): void;
 }
 
-/**
- * Writes one line to the running incarnation. `line` may be a view of a
- * scratch buffer: the writer copies what it keeps before returning.
- */
-export type LineWriter = (line: string | Buffer) => void;
+/** Writes one line (without its newline) to the running incarnation. */
+export type LineWriter = (line: string) => void;
 
 export interface BridgeOptions {
   mode: PluginLineMode;
@@ -67,7 +59,7 @@ interface InCall {
   event: string;
   local: string;
   /** The line, kept only while the call waits for an incarnation. */
-  line: string | Buffer;
+  line: string;
   /** performance.now() ms of its timeout (0: none armed); see CallDeadlines. */
   deadline: number;
   done: boolean;
@@ -81,9 +73,6 @@ interface OutCall {
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-/** The scratch encoder of answers (one at a time: all of this is synchronous). */
-const answerBytes = new JsonToMsgpack();
 
 export class InstanceBridge {
   private readonly link: HubLink;
@@ -201,31 +190,17 @@ export class InstanceBridge {
 
   private onCall(frame: Record<string, unknown>): void {
     const rid = typeof frame['request_id'] === 'string' ? frame['request_id'] : undefined;
-    const call = this.admit(rid, str(frame['sender_id']), str(frame['channel']), str(frame['event']));
-    if (call) this.dispatchCall(call, this.lines.fromData(call.local, call.channel, call.event, call.caller, frame['is_stream'] === true, frame['data']));
+    this.onDecodedCall(rid, str(frame['sender_id']), str(frame['channel']), str(frame['event']), frame['is_stream'] === true, frame['data']);
   }
 
   /**
-   * A call the link read in place (its data still MessagePack): the line is
-   * written straight from the bytes (call-lines.ts), the same text
-   * {@link onCall} makes. Data that way does not cover is decoded.
+   * A call for this member, its fields already decoded (by the routing core
+   * for an in-process member, else from the delivered frame): `data` may
+   * hold `Map`s, Buffers and bigints (json-value.ts writes them all).
    */
-  onRawCall(peek: CallPeek): void {
-    const call = this.admit(peek.requestId, peek.senderId, peek.channel, peek.event);
-    if (!call) return;
-    const line = this.lines.fromPeek(peek, call.local);
-    if (line) {
-      this.dispatchCall(call, line);
-      return;
-    }
-    let data: unknown;
-    try {
-      data = decodeClientFrame(peek.payload)['data'];
-    } catch (err) {
-      this.fail(call, `plugin ${this.options.name}: cannot read the call: ${(err as Error).message}`, 'PIPEIO_ERR_PROTOCOL');
-      return;
-    }
-    this.dispatchCall(call, this.lines.fromData(call.local, call.channel, call.event, call.caller, peek.isStream, data));
+  onDecodedCall(rid: string | undefined, caller: string, channel: string, event: string, isStream: boolean, data: unknown): void {
+    const call = this.admit(rid, caller, channel, event);
+    if (call) this.dispatchCall(call, this.lines.line(call.local, channel, event, caller, isStream, data));
   }
 
   /** A new call, or undefined if it was refused (closed, too many pending: the caller is answered). */
@@ -244,17 +219,17 @@ export class InstanceBridge {
   }
 
   /** Arms the call's timeout and writes `line` now, or queues the call (with a copy of `line`) until an incarnation is up. */
-  private dispatchCall(call: InCall, line: string | Buffer): void {
+  private dispatchCall(call: InCall, line: string): void {
     this.deadlines.arm(call);
     if (this.writer) {
       this.writeCall(call, line);
     } else {
-      call.line = typeof line === 'string' ? line : Buffer.from(line);
+      call.line = line;
       this.waiting.push(call);
     }
   }
 
-  private writeCall(call: InCall, line: string | Buffer = call.line): void {
+  private writeCall(call: InCall, line: string = call.line): void {
     call.line = ''; // written: nothing keeps the text
     try {
       this.writer!(line);
@@ -327,30 +302,16 @@ export class InstanceBridge {
   /** One line the plugin wrote (its bytes, without the newline, or its text). */
   onPluginLine(line: Buffer | string): void {
     if (this.closed) return; // late lines while stopping: nobody is waiting for them
-    if (this.options.mode === 'line') this.onDataLine(line);
-    else if (typeof line === 'string' || !this.plainAnswer(line)) this.onRpcLine(typeof line === 'string' ? line : line.toString('utf8'));
+    const text = typeof line === 'string' ? line : line.toString('utf8');
+    if (this.options.mode === 'line') this.onDataLine(text);
+    else this.onRpcLine(text);
   }
 
   /**
-   * 'rpc' mode's commonest line, `{"type":"response","request_id":"<digits>","data":…}`,
-   * answered with the data's bytes straight from the line (json-msgpack.ts).
-   * False if the line is anything else: onRpcLine() then parses it.
+   * 'line' mode: the answer to the oldest call. JSON.parse, then the link
+   * packs the value (msgpackr) into the response frame.
    */
-  private plainAnswer(line: Buffer): boolean {
-    if (!this.link.respondPacked) return false;
-    const span = plainAnswerSpan(line);
-    if (!span) return false;
-    const call = this.inCalls.get(span.requestId);
-    if (!call || call.done) return false; // the ordinary path counts the orphan
-    const packed = answerBytes.convert(line.subarray(span.dataStart, line.length - 1));
-    if (!packed) return false;
-    this.inCalls.delete(call.local);
-    this.settle(call);
-    if (call.rid !== undefined) this.link.respondPacked(call.rid, call.caller, packed);
-    return true;
-  }
-
-  private onDataLine(line: Buffer | string): void {
+  private onDataLine(text: string): void {
     const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.fifoHead);
@@ -358,23 +319,13 @@ export class InstanceBridge {
     }
     if (!call) {
       this.orphanLines++;
-      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(String(line))}`));
+      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`));
       return;
     }
     if (call.done) {
       this.orphanLines++;
       return;
     }
-    if (typeof line !== 'string' && this.link.respondPacked) {
-      // the answer's bytes straight from the line (json-msgpack.ts); other lines are parsed below
-      const packed = answerBytes.convert(line);
-      if (packed) {
-        this.settle(call);
-        if (call.rid !== undefined) this.link.respondPacked(call.rid, call.caller, packed);
-        return;
-      }
-    }
-    const text = typeof line === 'string' ? line : line.toString('utf8');
     let value: unknown;
     try {
       value = fromJsonText(text);

@@ -117,26 +117,6 @@ function plainAnswer(text: string): PluginResponse | undefined {
   return { type: 'response', request_id: text.slice(start, i), data, error: undefined, is_final: undefined };
 }
 
-const PLAIN_ANSWER_BYTES = Buffer.from(PLAIN_ANSWER);
-const PLAIN_DATA_BYTES = Buffer.from(PLAIN_DATA);
-
-/**
- * {@link plainAnswer} on the line's bytes, without parsing its data: the
- * request id and where the data's text starts (it ends before the final
- * `}`), or undefined if the line does not have that shape. The caller must
- * still check that the data's text is one JSON value.
- */
-export function plainAnswerSpan(line: Buffer): { requestId: string; dataStart: number } | undefined {
-  const n = PLAIN_ANSWER_BYTES.length;
-  if (line.length < n + PLAIN_DATA_BYTES.length + 2 || line[line.length - 1] !== 0x7d) return undefined;
-  for (let k = 0; k < n; k++) if (line[k] !== PLAIN_ANSWER_BYTES[k]) return undefined;
-  let i = n;
-  for (let c = line[i]; c !== undefined && c >= 0x30 && c <= 0x39 && i - n < 16; c = line[++i]);
-  if (i === n) return undefined;
-  for (let k = 0; k < PLAIN_DATA_BYTES.length; k++) if (line[i + k] !== PLAIN_DATA_BYTES[k]) return undefined;
-  return { requestId: line.toString('latin1', n, i), dataStart: i + PLAIN_DATA_BYTES.length };
-}
-
 /**
  * Parses one 'rpc' line. Throws SyntaxError if it is not JSON, and
  * LineShapeError if it is JSON of the wrong shape.

@@ -8,19 +8,19 @@ import { decodeClientFrame, packValue, type HubFrame } from '../protocol/codec';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import type { HubCore } from '../server/core';
 import type { Endpoint } from '../server/endpoint';
+import { requestIdOf } from '../server/fields';
 import type { HubLink, ResponseBody } from './instance-bridge';
-import { peekCall, type CallPeek } from './call-peek';
 
 /** What a member link reports to its instance. */
 export interface LinkEvents {
   /** A frame for this member (decoded to plain objects). */
   frame(frame: Record<string, unknown>): void;
   /**
-   * A `call` for this member, its fields read in place and its `data` still
-   * MessagePack (links that have the frame's bytes use this instead of
-   * {@link frame}). Valid only during the call.
+   * A `call` for this member handed over decoded by an in-process routing
+   * core (instead of {@link frame}): `data` as the core decoded it (nested
+   * maps are `Map`s, bin is a Buffer, 64-bit ints are bigints).
    */
-  call(peek: CallPeek): void;
+  call(requestId: string | undefined, callerId: string, channel: string, event: string, isStream: boolean, data: unknown): void;
   /** The hub dropped this member (slow consumer, errorPolicy 'raise', connection lost). */
   lost(err: PipeIOError): void;
 }
@@ -50,20 +50,34 @@ export class CoreLink implements Endpoint, MemberLink {
 
   deliver(frame: Buffer): boolean {
     if (this.closed) return false;
-    const payload = frame.subarray(FRAME_HEADER_BYTES);
-    // Calls (nearly all of a provider's traffic) skip decoding: a few fields read in place.
-    const call = peekCall(payload);
-    if (call) {
-      this.events.call(call);
-      return true;
-    }
     let decoded: Record<string, unknown>;
     try {
-      decoded = decodeClientFrame(payload);
+      decoded = decodeClientFrame(frame.subarray(FRAME_HEADER_BYTES));
     } catch {
       return true; // the core only encodes valid maps; nothing to tell anyone
     }
     this.events.frame(decoded);
+    return true;
+  }
+
+  /**
+   * A call routed by the core, handed over as the core decoded it: no
+   * stamping, encoding and decoding again (nearly all of a provider's
+   * traffic). `callerId` is the sender_id the stamped frame would carry.
+   */
+  deliverCall(frame: HubFrame, callerId: string): boolean {
+    if (this.closed) return false;
+    const f = frame.fields;
+    const channel = f['channel'];
+    const event = f['event'];
+    this.events.call(
+      requestIdOf(f),
+      callerId,
+      typeof channel === 'string' ? channel : '',
+      typeof event === 'string' ? event : '',
+      f['is_stream'] === true,
+      f['data'],
+    );
     return true;
   }
 
@@ -75,11 +89,6 @@ export class CoreLink implements Endpoint, MemberLink {
   respond(requestId: string, targetId: string, body: ResponseBody): void {
     if (this.closed) return;
     this.core.dispatch(this, responseFrame(requestId, targetId, body));
-  }
-
-  respondPacked(requestId: string, targetId: string, data: Buffer): void {
-    if (this.closed) return;
-    this.core.dispatch(this, responseFrame(requestId, targetId, FINAL_DATA, data));
   }
 
   /** Called by the core (errorPolicy 'raise', ...). */
@@ -176,175 +185,90 @@ export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   return { type: String(message['type']), fields, keys, spans, raw };
 }
 
-/** Writes `s` as a MessagePack str at `o` (`length`: its UTF-8 bytes); returns the new offset. */
-function putStr(out: Buffer, o: number, s: string, length: number): number {
-  if (length < 32) out[o++] = 0xa0 | length;
-  else if (length < 0x100) {
-    out[o++] = 0xd9;
-    out[o++] = length;
-  } else if (length < 0x10000) {
-    out[o++] = 0xda;
-    out[o++] = length >> 8;
-    out[o++] = length & 0xff;
-  } else {
-    out[o++] = 0xdb;
-    out.writeUInt32BE(length, o);
-    o += 4;
-  }
-  if (length === s.length && length <= 64) {
-    // ASCII (as many bytes as characters), short: a loop beats the native write
-    for (let i = 0; i < length; i++) out[o + i] = s.charCodeAt(i);
-    return o + length;
-  }
-  return o + out.write(s, o, 'utf8');
-}
+/** msgpackr's encoding of `value`, copied out of its shared buffer (for constants). */
+const constant = (value: unknown): Buffer => Buffer.from(packValue(value));
 
-function strSize(length: number): number {
-  return length + (length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5);
-}
-
-/** UTF-8 length of `s`; short ASCII strings without a native call. */
-function utf8Length(s: string): number {
-  if (s.length <= 64) {
-    let i = 0;
-    while (i < s.length && s.charCodeAt(i) < 0x80) i++;
-    if (i === s.length) return i;
-  }
-  return Buffer.byteLength(s, 'utf8');
-}
-
-const R_TYPE = packValue('type');
-const R_RESPONSE = packValue('response');
-const R_REQUEST_ID = packValue('request_id');
-const R_TARGET_ID = packValue('target_id');
-const R_DATA = packValue('data');
-const R_ERROR = packValue('error');
-const R_CODE = packValue('code');
-const R_IS_STREAM = packValue('is_stream');
-const R_IS_FINAL = packValue('is_final');
+const R_TYPE = constant('type');
+const R_RESPONSE = constant('response');
+const R_REQUEST_ID = constant('request_id');
+const R_TARGET_ID = constant('target_id');
+const R_DATA = constant('data');
+const R_ERROR = constant('error');
+const R_CODE = constant('code');
+const R_IS_STREAM = constant('is_stream');
+const R_IS_FINAL = constant('is_final');
+const R_TRUE = constant(true);
+const R_FALSE = constant(false);
 const KEYS_DATA = ['type', 'request_id', 'target_id', 'data', 'is_final'];
 const KEYS_STREAM = ['type', 'request_id', 'target_id', 'data', 'is_stream', 'is_final'];
 const KEYS_ERROR = ['type', 'request_id', 'target_id', 'error', 'code', 'is_final'];
+const NAMES_DATA = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_DATA, R_IS_FINAL];
+const NAMES_STREAM = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_DATA, R_IS_STREAM, R_IS_FINAL];
+const NAMES_ERROR = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_ERROR, R_CODE, R_IS_FINAL];
 
-/** Appends `key` then a str `value` at `o`, recording the entry's span at `spans[k..k+2]`; returns the new offset. */
-function putEntry(raw: Buffer, o: number, spans: Uint32Array, k: number, key: Buffer, value: string, length: number): number {
-  spans[k] = o;
-  raw.set(key, o); // TypedArray#set: no Buffer#copy argument handling
-  o += key.length;
-  spans[k + 1] = o;
-  o = putStr(raw, o, value, length);
-  spans[k + 2] = o;
-  return o;
-}
-
-/** Appends `key` then the encoded `value`; as {@link putEntry}. */
-function putBytes(raw: Buffer, o: number, spans: Uint32Array, k: number, key: Buffer, value: Buffer): number {
-  spans[k] = o;
-  raw.set(key, o);
-  o += key.length;
-  spans[k + 1] = o;
-  raw.set(value, o);
-  o += value.length;
-  spans[k + 2] = o;
-  return o;
-}
-
-const TRUE = Buffer.from([0xc3]);
-const FALSE = Buffer.from([0xc2]);
-
-/**
- * The fields of a plain answer whose data came encoded: `data` is decoded
- * from the frame on first read (routing never reads it; a getter on an
- * object literal would cost more than the whole frame).
- */
-class PackedAnswerFields {
-  readonly type = 'response';
-  readonly is_final = true;
-  #raw: Buffer | undefined;
-  [key: string]: unknown;
-
-  constructor(
-    readonly request_id: string,
-    readonly target_id: string,
-  ) {}
-
-  /** @internal the frame the data is read from */
-  setRaw(raw: Buffer): void {
-    this.#raw = raw;
+/** Encoded caller ids (a provider answers the same few callers over and over; bounded). */
+const packedTargets = new Map<string, Buffer>();
+function packedTarget(id: string): Buffer {
+  let p = packedTargets.get(id);
+  if (p === undefined) {
+    if (packedTargets.size >= 4096) packedTargets.clear();
+    p = constant(id);
+    packedTargets.set(id, p);
   }
-
-  get data(): unknown {
-    return this.#raw === undefined ? undefined : decodeClientFrame(this.#raw)['data'];
-  }
+  return p;
 }
-
-/** The body of respondPacked(): its data comes encoded. */
-const FINAL_DATA: ResponseBody = { data: undefined, is_final: true };
 
 /**
  * The HubFrame of a member's answer to a call, `{type: 'response',
  * request_id, target_id, ...body}` with body keys in the order data, error,
- * code, is_stream, is_final: what {@link hubFrameOf} makes of that object,
- * with the constant parts pre-encoded (this runs once per call). With
- * `packedData`, the data is those bytes (its decoded field is made on first
- * read: routing never reads it).
+ * code, is_stream, is_final: what {@link hubFrameOf} makes of that object.
+ * Every value is msgpackr's encoding (the constant parts encoded once, the
+ * target id cached); only the fixmap header is written here, as the codec's
+ * allocMapFrame does. This runs once per call.
  */
-export function responseFrame(requestId: string, targetId: string, body: ResponseBody, packedData?: Buffer): HubFrame {
-  const ridLength = utf8Length(requestId);
-  const targetLength = utf8Length(targetId);
-  let size = 1 + R_TYPE.length + R_RESPONSE.length + R_REQUEST_ID.length + strSize(ridLength) + R_TARGET_ID.length + strSize(targetLength) + R_IS_FINAL.length + 1;
-  let data: Buffer | undefined;
-  let error = '';
-  let code = '';
-  let errorLength = 0;
-  let codeLength = 0;
-  let fields: Record<string, unknown>;
+export function responseFrame(requestId: string, targetId: string, body: ResponseBody): HubFrame {
+  const fields: Record<string, unknown> = { type: 'response', request_id: requestId, target_id: targetId };
   let keys: string[];
-  if (packedData !== undefined) fields = new PackedAnswerFields(requestId, targetId);
-  else fields = { type: 'response', request_id: requestId, target_id: targetId };
+  let names: Buffer[];
+  // packValue's results stay valid across calls (msgpackr moves on in its buffer); raw copies them below
+  const values: Buffer[] = [R_RESPONSE, packValue(requestId), packedTarget(targetId)];
   if (body.error !== undefined) {
-    error = body.error;
-    code = body.code;
-    errorLength = utf8Length(error);
-    codeLength = utf8Length(code);
-    size += R_ERROR.length + strSize(errorLength) + R_CODE.length + strSize(codeLength);
+    fields['error'] = body.error;
+    fields['code'] = body.code;
     keys = KEYS_ERROR;
-    fields['error'] = error;
-    fields['code'] = code;
+    names = NAMES_ERROR;
+    values.push(packValue(body.error), packValue(body.code));
   } else {
-    data = packedData ?? packValue(body.data ?? null);
-    size += R_DATA.length + data.length;
-    if (packedData === undefined) fields['data'] = body.data ?? null;
+    const data = body.data ?? null;
+    fields['data'] = data;
+    values.push(packValue(data));
     if (body.is_stream === true) {
-      size += R_IS_STREAM.length + 1;
       fields['is_stream'] = true;
       keys = KEYS_STREAM;
+      names = NAMES_STREAM;
+      values.push(R_TRUE);
     } else {
       keys = KEYS_DATA;
+      names = NAMES_DATA;
     }
   }
-  if (packedData === undefined) fields['is_final'] = body.is_final;
+  fields['is_final'] = body.is_final;
+  values.push(body.is_final ? R_TRUE : R_FALSE);
+  let size = 1;
+  for (let i = 0; i < keys.length; i++) size += names[i]!.length + values[i]!.length;
   const raw = Buffer.allocUnsafe(size);
-  if (fields instanceof PackedAnswerFields) fields.setRaw(raw);
   const spans = new Uint32Array(keys.length * 3);
   raw[0] = 0x80 | keys.length;
-  let o = putBytes(raw, 1, spans, 0, R_TYPE, R_RESPONSE);
-  o = putEntry(raw, o, spans, 3, R_REQUEST_ID, requestId, ridLength);
-  o = putEntry(raw, o, spans, 6, R_TARGET_ID, targetId, targetLength);
-  let k = 9;
-  if (data === undefined) {
-    o = putEntry(raw, o, spans, k, R_ERROR, error, errorLength);
-    o = putEntry(raw, o, spans, k + 3, R_CODE, code, codeLength);
-    k += 6;
-  } else {
-    o = putBytes(raw, o, spans, k, R_DATA, data);
-    k += 3;
-    if (keys === KEYS_STREAM) {
-      o = putBytes(raw, o, spans, k, R_IS_STREAM, TRUE);
-      k += 3;
-    }
+  let o = 1;
+  for (let i = 0; i < keys.length; i++) {
+    spans[i * 3] = o;
+    raw.set(names[i]!, o); // TypedArray#set: no Buffer#copy argument handling
+    o += names[i]!.length;
+    spans[i * 3 + 1] = o;
+    raw.set(values[i]!, o);
+    o += values[i]!.length;
+    spans[i * 3 + 2] = o;
   }
-  putBytes(raw, o, spans, k, R_IS_FINAL, body.is_final ? TRUE : FALSE);
   return { type: 'response', fields, keys, spans, raw };
 }
 
