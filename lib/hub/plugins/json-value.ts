@@ -27,8 +27,8 @@ const FAST_DEPTH = 64;
  * One walk that writes as it goes: strings go through the native
  * JSON.stringify, numbers through String() (what JSON.stringify writes for
  * a finite number), so the text is exactly {@link stringifyJsonText}'s, minus
- * its per-key replacer calls (measured: a 2-entry map ~0.3 µs instead of
- * ~1.5 µs through Map conversion + replacer). Anything unusual (an object
+ * its per-key replacer calls (measured, Node 20, the bench's 2-entry map:
+ * ~0.4 µs, against ~2 µs through the replacer). Anything unusual (an object
  * with toJSON, a class instance, nesting beyond 64) goes to
  * {@link stringifyJsonText}.
  */
