@@ -218,7 +218,7 @@ export class InstanceBridge {
     return call;
   }
 
-  /** Arms the call's timeout and writes `line` now, or queues the call (with a copy of `line`) until an incarnation is up. */
+  /** Arms the call's timeout and writes `line` now, or queues the call with its line until an incarnation is up. */
   private dispatchCall(call: InCall, line: string): void {
     this.deadlines.arm(call);
     if (this.writer) {

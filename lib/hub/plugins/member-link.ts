@@ -105,84 +105,60 @@ const packedNames = new Map<string, Buffer>();
 function packName(name: string): Buffer {
   let packed = packedNames.get(name);
   if (!packed) {
-    packed = packValue(name);
+    packed = Buffer.from(packValue(name));
     if (packedNames.size < 256) packedNames.set(name, packed);
   }
   return packed;
 }
 
-/** Bytes of a short string value written in place (msgpack fixstr/str8/str16), or undefined to use packValue. */
-function strHeader(length: number): number[] | undefined {
-  if (length < 32) return [0xa0 | length];
-  if (length < 0x100) return [0xd9, length];
-  if (length < 0x10000) return [0xda, length >> 8, length & 0xff];
-  return undefined;
-}
-
 /**
  * The HubFrame the core would decode from `message`'s encoding, built while
- * encoding it (key by key, spans recorded, into one buffer) instead of
- * decoding it again. Only for our own frames: string keys, at most 15 of
- * them, no `undefined` values kept, flat routing fields (nested maps stay
- * plain objects, which no routed-frame handler inspects).
+ * encoding it (key by key with msgpackr, spans recorded, into one buffer)
+ * instead of decoding it again. Only for our own frames: string keys, at
+ * most 15 of them, no `undefined` values kept, flat routing fields (nested
+ * maps stay plain objects, which no routed-frame handler inspects).
  */
 export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   const keys: string[] = [];
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const keyBytes: Buffer[] = [];
-  const values: Array<Buffer | string | boolean | null> = [];
-  const sizes: number[] = [];
-  const headers: Array<number[] | undefined> = [];
-  let total = 1;
+  const names: Buffer[] = [];
+  const values: Buffer[] = [];
   for (const key of Object.keys(message)) {
     const value = message[key];
     if (value === undefined) continue;
     keys.push(key);
     fields[key] = value;
-    const kb = packName(key);
-    keyBytes.push(kb);
-    let size: number;
-    let stored: Buffer | string | boolean | null;
-    let header: number[] | undefined;
-    if (value === null || typeof value === 'boolean') {
-      stored = value;
-      size = 1;
-    } else if (typeof value === 'string' && (key !== 'type' || !packedNames.has(value))) {
-      const length = Buffer.byteLength(value);
-      header = strHeader(length);
-      stored = header ? value : packValue(value);
-      size = header ? header.length + length : (stored as Buffer).length;
-    } else {
-      stored = key === 'type' && typeof value === 'string' ? packName(value) : packValue(value);
-      size = stored.length;
-    }
-    values.push(stored);
-    sizes.push(size);
-    headers.push(header);
-    total += kb.length + size;
+    names.push(packName(key));
+    // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
+    values.push(key === 'type' && typeof value === 'string' ? packName(value) : packValue(value));
   }
   if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
-  const raw = Buffer.allocUnsafe(total);
+  return frameOf(String(message['type']), fields, keys, names, values);
+}
+
+/**
+ * A HubFrame from its entries already encoded by msgpackr (`names[i]` the
+ * key, `values[i]` its value): a fixmap header (at most 15 entries, written
+ * here as the codec's allocMapFrame writes map headers), then the entries
+ * copied in, their spans recorded.
+ */
+function frameOf(type: string, fields: Record<string, unknown>, keys: string[], names: readonly Buffer[], values: readonly Buffer[]): HubFrame {
+  let size = 1;
+  for (let i = 0; i < keys.length; i++) size += names[i]!.length + values[i]!.length;
+  const raw = Buffer.allocUnsafe(size);
   const spans = new Uint32Array(keys.length * 3);
   raw[0] = 0x80 | keys.length;
-  let offset = 1;
+  let o = 1;
   for (let i = 0; i < keys.length; i++) {
-    spans[i * 3] = offset;
-    offset += keyBytes[i]!.copy(raw, offset);
-    spans[i * 3 + 1] = offset;
-    const v = values[i]!;
-    if (v === null) raw[offset] = 0xc0;
-    else if (v === true) raw[offset] = 0xc3;
-    else if (v === false) raw[offset] = 0xc2;
-    else if (typeof v === 'string') {
-      const header = headers[i]!;
-      for (let h = 0; h < header.length; h++) raw[offset + h] = header[h]!;
-      raw.write(v, offset + header.length, 'utf8');
-    } else v.copy(raw, offset);
-    offset += sizes[i]!;
-    spans[i * 3 + 2] = offset;
+    spans[i * 3] = o;
+    raw.set(names[i]!, o); // TypedArray#set: no Buffer#copy argument handling
+    o += names[i]!.length;
+    spans[i * 3 + 1] = o;
+    raw.set(values[i]!, o);
+    o += values[i]!.length;
+    spans[i * 3 + 2] = o;
   }
-  return { type: String(message['type']), fields, keys, spans, raw };
+  return { type, fields, keys, spans, raw };
 }
 
 /** msgpackr's encoding of `value`, copied out of its shared buffer (for constants). */
@@ -223,14 +199,13 @@ function packedTarget(id: string): Buffer {
  * request_id, target_id, ...body}` with body keys in the order data, error,
  * code, is_stream, is_final: what {@link hubFrameOf} makes of that object.
  * Every value is msgpackr's encoding (the constant parts encoded once, the
- * target id cached); only the fixmap header is written here, as the codec's
- * allocMapFrame does. This runs once per call.
+ * target id cached), put together by {@link frameOf}. This runs once per call.
  */
 export function responseFrame(requestId: string, targetId: string, body: ResponseBody): HubFrame {
   const fields: Record<string, unknown> = { type: 'response', request_id: requestId, target_id: targetId };
   let keys: string[];
   let names: Buffer[];
-  // packValue's results stay valid across calls (msgpackr moves on in its buffer); raw copies them below
+  // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
   const values: Buffer[] = [R_RESPONSE, packValue(requestId), packedTarget(targetId)];
   if (body.error !== undefined) {
     fields['error'] = body.error;
@@ -254,22 +229,7 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
   }
   fields['is_final'] = body.is_final;
   values.push(body.is_final ? R_TRUE : R_FALSE);
-  let size = 1;
-  for (let i = 0; i < keys.length; i++) size += names[i]!.length + values[i]!.length;
-  const raw = Buffer.allocUnsafe(size);
-  const spans = new Uint32Array(keys.length * 3);
-  raw[0] = 0x80 | keys.length;
-  let o = 1;
-  for (let i = 0; i < keys.length; i++) {
-    spans[i * 3] = o;
-    raw.set(names[i]!, o); // TypedArray#set: no Buffer#copy argument handling
-    o += names[i]!.length;
-    spans[i * 3 + 1] = o;
-    raw.set(values[i]!, o);
-    o += values[i]!.length;
-    spans[i * 3 + 2] = o;
-  }
-  return { type: 'response', fields, keys, spans, raw };
+  return frameOf('response', fields, keys, names, values);
 }
 
 /** A link factory for an in-process core (what `hub.attachPlugin` uses). */
