@@ -109,6 +109,15 @@ async function nodeProviderRole(addr, event) {
 }
 
 // -- orchestrator --------------------------------------------------------------------------
+/** ns the hub's main thread has run on a CPU (Linux: /proc schedstat), or undefined elsewhere. */
+function mainThreadNs() {
+  try {
+    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 function child(args) {
   return spawn(process.execPath, [__filename, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
@@ -132,6 +141,7 @@ async function measure(addr, event, o) {
   await new Promise((r) => setTimeout(r, o.warmup * 1000)); // warm-up (JIT, buffers)
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadNs();
   callers.forEach((c) => c.send('start'));
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const results = await Promise.all(
@@ -143,15 +153,20 @@ async function measure(addr, event, o) {
   );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadNs();
   const counted = results.reduce((a, r) => a + r.counted, 0);
   const errors = results.reduce((a, r) => a + r.errors, 0);
   await Promise.all(callers.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
   // The hub process's CPU (main thread + pipe I/O worker) per call: what the hub costs,
   // whatever else the machine is doing; 1e6 / it = calls/s one core of hub could answer.
   const hubCpuUsPerCall = (cpu.user + cpu.system) / Math.max(counted, 1);
+  // The main thread alone (it routes every frame): near `secs` of CPU means the hub is the limit.
+  const mainUs = main0 === undefined || main1 === undefined ? undefined : (main1 - main0) / 1e3;
   return {
     callsPerSecond: Math.round(counted / secs),
     hubCpuUsPerCall: Number(hubCpuUsPerCall.toFixed(2)),
+    hubMainUsPerCall: mainUs === undefined ? undefined : Number((mainUs / Math.max(counted, 1)).toFixed(2)),
+    hubMainBusy: mainUs === undefined ? undefined : Number((mainUs / 1e6 / secs).toFixed(2)),
     callsPerHubCpuSecond: Math.round(1e6 / hubCpuUsPerCall),
     calls: counted,
     errors,
@@ -205,13 +220,14 @@ async function main(argv) {
       if (o.only && !o.only.includes(event)) continue;
       const r = await measure(addr, event, o);
       rows.push({ provider: label, event, ...r });
-      process.stderr.write(`${label}: ${r.callsPerSecond} calls/s, hub ${r.hubCpuUsPerCall} CPU-us/call (${r.calls} calls, ${r.errors} errors)\n`);
+      process.stderr.write(`${label}: ${r.callsPerSecond} calls/s, hub ${r.hubCpuUsPerCall} CPU-us/call, main thread ${r.hubMainUsPerCall} us/call (busy ${r.hubMainBusy}) (${r.calls} calls, ${r.errors} errors)\n`);
     }
     for (const p of plugins) await p.stop();
     const result = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), callers: o.callers, window: o.window, seconds: o.seconds, rows };
-    console.log('| provider | calls/s (wall) | hub CPU µs/call | calls per hub CPU-second | errors |\n| --- | ---: | ---: | ---: | ---: |');
+    console.log('| provider | calls/s (wall) | hub CPU µs/call | hub main thread µs/call (busy) | calls per hub CPU-second | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const r of rows) {
-      console.log(`| ${r.provider} | ${r.callsPerSecond.toLocaleString('en-US')} | ${r.hubCpuUsPerCall} | ${r.callsPerHubCpuSecond.toLocaleString('en-US')} | ${r.errors} |`);
+      const main = r.hubMainUsPerCall === undefined ? 'n/a' : `${r.hubMainUsPerCall} (${Math.round(r.hubMainBusy * 100)} %)`;
+      console.log(`| ${r.provider} | ${r.callsPerSecond.toLocaleString('en-US')} | ${r.hubCpuUsPerCall} | ${main} | ${r.callsPerHubCpuSecond.toLocaleString('en-US')} | ${r.errors} |`);
     }
     if (o.json) fs.writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;

@@ -140,6 +140,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
   private async join(slot: Slot): Promise<void> {
     const link = await this.links(slot.id, {
       frame: (frame) => slot.bridge?.onHubFrame(frame),
+      call: (rid, caller, channel, event, isStream, data) => slot.bridge?.onDecodedCall(rid, caller, channel, event, isStream, data),
       lost: (err) => this.instanceLost(slot, err),
     });
     slot.link = link;
@@ -183,7 +184,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
       return;
     }
     slot.plugin = plugin;
-    plugin.on('message', (m) => slot.bridge?.onPluginLine(m.toString('utf8')));
+    plugin.on('message', (m) => slot.bridge?.onPluginLine(m));
     plugin.on('stderr', (line) => this.emit('stderr', line, slot.index));
     plugin.on('error', (err) => this.report(err, slot.index));
     plugin.on('exit', (code, signal) => {

@@ -8,22 +8,35 @@
  *                     │                                   │
  *                     └── timeout / limit / closed ───────┴──> error response
  *
- * Every call in flight owns its timer and leaves the tables on each path
- * (answer, timeout, incarnation ended, close). In 'line' mode answers match
- * calls by order, so a timed-out call stays in the queue as a tombstone until
- * the plugin's late line for it arrives (or the incarnation ends).
+ * Every call leaves the tables on each path (answer, timeout, incarnation
+ * ended, close); the calls' timeouts share one timer (call-deadlines.ts).
+ * In 'line' mode answers match calls by order, so a timed-out call stays in
+ * the queue as a tombstone until the plugin's late line for it arrives (or
+ * the incarnation ends).
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
 import { channelProof } from '../security/signing';
-import { fromJsonText, toJsonText } from './json-value';
+import { CallDeadlines } from './call-deadlines';
+import { CallLines } from './call-lines';
+import { fromJsonText } from './json-value';
 import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+
+/** The body of an answer to a call (comm-ipc's response keys, in this order). */
+export type ResponseBody =
+  | { data: unknown; is_stream?: true; is_final: boolean; error?: undefined }
+  | { error: string; code: PipeIOErrorCode; is_final: true };
 
 /** The hub side of one member: its id, and a way to send it frames. */
 export interface HubLink {
   readonly id: string;
   /** Sends one frame (a plain object, comm-ipc keys) to the hub as this member. */
   send(frame: Record<string, unknown>): void;
+  /** Sends the answer to call `requestId` of `targetId`: `{type: 'response', request_id, target_id, ...body}`. */
+  respond(requestId: string, targetId: string, body: ResponseBody): void;
 }
+
+/** Writes one line (without its newline) to the running incarnation. */
+export type LineWriter = (line: string) => void;
 
 export interface BridgeOptions {
   mode: PluginLineMode;
@@ -45,8 +58,10 @@ interface InCall {
   channel: string;
   event: string;
   local: string;
+  /** The line, kept only while the call waits for an incarnation. */
   line: string;
-  timer: NodeJS.Timeout | undefined;
+  /** performance.now() ms of its timeout (0: none armed); see CallDeadlines. */
+  deadline: number;
   done: boolean;
 }
 
@@ -62,7 +77,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 export class InstanceBridge {
   private readonly link: HubLink;
   private readonly options: BridgeOptions;
-  private writer: ((line: string) => void) | undefined;
+  private writer: LineWriter | undefined;
   /** Calls received while no incarnation was up, in order. */
   private waiting: InCall[] = [];
   /** 'line' mode: calls written, in order (tombstones included). */
@@ -74,12 +89,17 @@ export class InstanceBridge {
   private readonly outCalls = new Map<string, OutCall>();
   private seq = 0;
   private closed = false;
+  /** Timeouts of the calls (in flight or waiting). */
+  private readonly deadlines: CallDeadlines<InCall>;
+  private readonly lines: CallLines;
   /** Answers that matched no call (late after a timeout, or unknown ids). */
   orphanLines = 0;
 
   constructor(link: HubLink, options: BridgeOptions) {
     this.link = link;
     this.options = options;
+    this.deadlines = new CallDeadlines<InCall>(options.timeout, (call) => this.callOnTimeout(call));
+    this.lines = new CallLines(options.mode);
   }
 
   /** Calls waiting or in flight (line-mode tombstones included). */
@@ -88,7 +108,7 @@ export class InstanceBridge {
   }
 
   /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order. */
-  attachWriter(write: (line: string) => void): void {
+  attachWriter(write: LineWriter): void {
     this.writer = write;
     const waiting = this.waiting;
     this.waiting = [];
@@ -123,6 +143,7 @@ export class InstanceBridge {
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
+    this.deadlines.close();
     for (const out of this.outCalls.values()) {
       clearTimeout(out.timer);
       out.resolve?.({ type: 'response', error: reason, code: 'PIPEIO_ERR_CLOSED' });
@@ -169,41 +190,49 @@ export class InstanceBridge {
 
   private onCall(frame: Record<string, unknown>): void {
     const rid = typeof frame['request_id'] === 'string' ? frame['request_id'] : undefined;
-    const call: InCall = {
-      caller: str(frame['sender_id']),
-      rid,
-      channel: str(frame['channel']),
-      event: str(frame['event']),
-      local: '',
-      line: '',
-      timer: undefined,
-      done: false,
-    };
-    if (this.closed) return this.fail(call, `plugin ${this.options.name} is stopping`, 'PIPEIO_ERR_CLOSED');
-    if (this.pending >= this.options.maxPending) {
-      return this.fail(call, `plugin ${this.options.name} has ${this.options.maxPending} calls in flight`, 'PIPEIO_ERR_LIMIT');
-    }
-    if (this.options.mode === 'line') {
-      call.line = toJsonText(frame['data']);
-    } else {
-      call.local = String(++this.seq);
-      call.line = envelopeLine('call', {
-        request_id: call.local,
-        channel: call.channel,
-        event: call.event,
-        sender_id: call.caller,
-        stream: frame['is_stream'] === true ? true : undefined,
-        data: frame['data'],
-      });
-    }
-    this.armTimer(call);
-    if (this.writer) this.writeCall(call);
-    else this.waiting.push(call);
+    this.onDecodedCall(rid, str(frame['sender_id']), str(frame['channel']), str(frame['event']), frame['is_stream'] === true, frame['data']);
   }
 
-  private writeCall(call: InCall): void {
+  /**
+   * A call for this member, its fields already decoded (by the routing core
+   * for an in-process member, else from the delivered frame): `data` may
+   * hold `Map`s, Buffers and bigints (json-value.ts writes them all).
+   */
+  onDecodedCall(rid: string | undefined, caller: string, channel: string, event: string, isStream: boolean, data: unknown): void {
+    const call = this.admit(rid, caller, channel, event);
+    if (call) this.dispatchCall(call, this.lines.line(call.local, channel, event, caller, isStream, data));
+  }
+
+  /** A new call, or undefined if it was refused (closed, too many pending: the caller is answered). */
+  private admit(rid: string | undefined, caller: string, channel: string, event: string): InCall | undefined {
+    const call: InCall = { caller, rid, channel, event, local: '', line: '', deadline: 0, done: false };
+    if (this.closed) {
+      this.fail(call, `plugin ${this.options.name} is stopping`, 'PIPEIO_ERR_CLOSED');
+      return undefined;
+    }
+    if (this.pending >= this.options.maxPending) {
+      this.fail(call, `plugin ${this.options.name} has ${this.options.maxPending} calls in flight`, 'PIPEIO_ERR_LIMIT');
+      return undefined;
+    }
+    if (this.options.mode === 'rpc') call.local = String(++this.seq);
+    return call;
+  }
+
+  /** Arms the call's timeout and writes `line` now, or queues the call with its line until an incarnation is up. */
+  private dispatchCall(call: InCall, line: string): void {
+    this.deadlines.arm(call);
+    if (this.writer) {
+      this.writeCall(call, line);
+    } else {
+      call.line = line;
+      this.waiting.push(call);
+    }
+  }
+
+  private writeCall(call: InCall, line: string = call.line): void {
+    call.line = ''; // written: nothing keeps the text
     try {
-      this.writer!(call.line);
+      this.writer!(line);
     } catch (err) {
       // Never queued as sent: in line mode a call the plugin never saw must not take an answer's place.
       const e = err as PipeIOError;
@@ -223,15 +252,7 @@ export class InstanceBridge {
     }
   }
 
-  private armTimer(call: InCall): void {
-    clearTimeout(call.timer);
-    if (this.options.timeout <= 0) return;
-    call.timer = setTimeout(() => this.callOnTimeout(call), this.options.timeout);
-    call.timer.unref?.();
-  }
-
   private callOnTimeout(call: InCall): void {
-    call.timer = undefined;
     if (call.done) return;
     // 'line' mode keeps it queued as a tombstone: the plugin's late line must still be consumed.
     if (this.options.mode === 'rpc') this.inCalls.delete(call.local);
@@ -278,13 +299,18 @@ export class InstanceBridge {
 
   // -- from the plugin ---------------------------------------------------------
 
-  /** One line the plugin wrote. */
-  onPluginLine(text: string): void {
+  /** One line the plugin wrote (its bytes, without the newline, or its text). */
+  onPluginLine(line: Buffer | string): void {
     if (this.closed) return; // late lines while stopping: nobody is waiting for them
+    const text = typeof line === 'string' ? line : line.toString('utf8');
     if (this.options.mode === 'line') this.onDataLine(text);
     else this.onRpcLine(text);
   }
 
+  /**
+   * 'line' mode: the answer to the oldest call. JSON.parse, then the link
+   * packs the value (msgpackr) into the response frame.
+   */
   private onDataLine(text: string): void {
     const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
@@ -355,7 +381,7 @@ export class InstanceBridge {
       this.inCalls.delete(call.local);
       this.fail(call, line.error, 'PIPEIO_ERR_REMOTE');
     } else if (line.is_final === false) {
-      this.armTimer(call);
+      this.deadlines.arm(call);
       this.send(call, { data: line.data ?? null, is_stream: true, is_final: false });
     } else {
       this.inCalls.delete(call.local);
@@ -386,16 +412,22 @@ export class InstanceBridge {
 
   // -- answering callers ---------------------------------------------------------
 
-  private send(call: InCall, body: Record<string, unknown>): void {
+  private send(call: InCall, body: ResponseBody): void {
     if (call.rid === undefined) return; // a call without request_id expects no answer
     // comm-ipc's own answer shape: no channel/event (the caller matches by request_id)
-    this.link.send({ type: 'response', request_id: call.rid, target_id: call.caller, ...body });
+    this.link.respond(call.rid, call.caller, body);
   }
 
-  private answer(call: InCall, body: Record<string, unknown>): void {
-    call.done = true;
-    clearTimeout(call.timer);
+  private answer(call: InCall, body: ResponseBody): void {
+    this.settle(call);
     this.send(call, body);
+  }
+
+  /** The call is answered: no timeout, nothing kept. */
+  private settle(call: InCall): void {
+    call.done = true;
+    call.line = '';
+    this.deadlines.disarm(call);
   }
 
   private fail(call: InCall, text: string, code: PipeIOErrorCode): void {

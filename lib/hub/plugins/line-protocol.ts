@@ -91,11 +91,39 @@ function str(obj: Record<string, unknown>, key: string, required: boolean, rid?:
   return v;
 }
 
+const PLAIN_ANSWER = '{"type":"response","request_id":"';
+const PLAIN_DATA = '","data":';
+
+/**
+ * The commonest line, a plain answer `{"type":"response","request_id":"<digits>","data":…}`
+ * written with exactly these keys and no spaces (the C and Python kits do):
+ * only its data is parsed. Anything else (another shape, or text after the
+ * data that makes it a longer line) returns undefined for the full parse.
+ * Exact: when the data's text parses as one JSON value, the line is that
+ * object and nothing more.
+ */
+function plainAnswer(text: string): PluginResponse | undefined {
+  if (!text.startsWith(PLAIN_ANSWER) || text.charCodeAt(text.length - 1) !== 0x7d) return undefined;
+  let i = PLAIN_ANSWER.length;
+  const start = i;
+  for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39 && i - start < 16; c = text.charCodeAt(++i));
+  if (i === start || !text.startsWith(PLAIN_DATA, i)) return undefined;
+  let data: unknown;
+  try {
+    data = fromJsonText(text.slice(i + PLAIN_DATA.length, -1));
+  } catch {
+    return undefined;
+  }
+  return { type: 'response', request_id: text.slice(start, i), data, error: undefined, is_final: undefined };
+}
+
 /**
  * Parses one 'rpc' line. Throws SyntaxError if it is not JSON, and
  * LineShapeError if it is JSON of the wrong shape.
  */
 export function parsePluginLine(text: string): PluginLine {
+  const plain = plainAnswer(text);
+  if (plain) return plain;
   const value = fromJsonText(text);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new LineShapeError('an rpc line must be a JSON object with a "type"');

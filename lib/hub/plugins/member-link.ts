@@ -8,12 +8,19 @@ import { decodeClientFrame, packValue, type HubFrame } from '../protocol/codec';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import type { HubCore } from '../server/core';
 import type { Endpoint } from '../server/endpoint';
-import type { HubLink } from './instance-bridge';
+import { requestIdOf } from '../server/fields';
+import type { HubLink, ResponseBody } from './instance-bridge';
 
 /** What a member link reports to its instance. */
 export interface LinkEvents {
   /** A frame for this member (decoded to plain objects). */
   frame(frame: Record<string, unknown>): void;
+  /**
+   * A `call` for this member handed over decoded by an in-process routing
+   * core (instead of {@link frame}): `data` as the core decoded it (nested
+   * maps are `Map`s, bin is a Buffer, 64-bit ints are bigints).
+   */
+  call(requestId: string | undefined, callerId: string, channel: string, event: string, isStream: boolean, data: unknown): void;
   /** The hub dropped this member (slow consumer, errorPolicy 'raise', connection lost). */
   lost(err: PipeIOError): void;
 }
@@ -53,9 +60,35 @@ export class CoreLink implements Endpoint, MemberLink {
     return true;
   }
 
+  /**
+   * A call routed by the core, handed over as the core decoded it: no
+   * stamping, encoding and decoding again (nearly all of a provider's
+   * traffic). `callerId` is the sender_id the stamped frame would carry.
+   */
+  deliverCall(frame: HubFrame, callerId: string): boolean {
+    if (this.closed) return false;
+    const f = frame.fields;
+    const channel = f['channel'];
+    const event = f['event'];
+    this.events.call(
+      requestIdOf(f),
+      callerId,
+      typeof channel === 'string' ? channel : '',
+      typeof event === 'string' ? event : '',
+      f['is_stream'] === true,
+      f['data'],
+    );
+    return true;
+  }
+
   send(frame: Record<string, unknown>): void {
     if (this.closed) return;
     this.core.dispatch(this, hubFrameOf(frame));
+  }
+
+  respond(requestId: string, targetId: string, body: ResponseBody): void {
+    if (this.closed) return;
+    this.core.dispatch(this, responseFrame(requestId, targetId, body));
   }
 
   /** Called by the core (errorPolicy 'raise', ...). */
@@ -72,84 +105,131 @@ const packedNames = new Map<string, Buffer>();
 function packName(name: string): Buffer {
   let packed = packedNames.get(name);
   if (!packed) {
-    packed = packValue(name);
+    packed = Buffer.from(packValue(name));
     if (packedNames.size < 256) packedNames.set(name, packed);
   }
   return packed;
 }
 
-/** Bytes of a short string value written in place (msgpack fixstr/str8/str16), or undefined to use packValue. */
-function strHeader(length: number): number[] | undefined {
-  if (length < 32) return [0xa0 | length];
-  if (length < 0x100) return [0xd9, length];
-  if (length < 0x10000) return [0xda, length >> 8, length & 0xff];
-  return undefined;
-}
-
 /**
  * The HubFrame the core would decode from `message`'s encoding, built while
- * encoding it (key by key, spans recorded, into one buffer) instead of
- * decoding it again. Only for our own frames: string keys, at most 15 of
- * them, no `undefined` values kept, flat routing fields (nested maps stay
- * plain objects, which no routed-frame handler inspects).
+ * encoding it (key by key with msgpackr, spans recorded, into one buffer)
+ * instead of decoding it again. Only for our own frames: string keys, at
+ * most 15 of them, no `undefined` values kept, flat routing fields (nested
+ * maps stay plain objects, which no routed-frame handler inspects).
  */
 export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   const keys: string[] = [];
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const keyBytes: Buffer[] = [];
-  const values: Array<Buffer | string | boolean | null> = [];
-  const sizes: number[] = [];
-  const headers: Array<number[] | undefined> = [];
-  let total = 1;
+  const names: Buffer[] = [];
+  const values: Buffer[] = [];
   for (const key of Object.keys(message)) {
     const value = message[key];
     if (value === undefined) continue;
     keys.push(key);
     fields[key] = value;
-    const kb = packName(key);
-    keyBytes.push(kb);
-    let size: number;
-    let stored: Buffer | string | boolean | null;
-    let header: number[] | undefined;
-    if (value === null || typeof value === 'boolean') {
-      stored = value;
-      size = 1;
-    } else if (typeof value === 'string' && (key !== 'type' || !packedNames.has(value))) {
-      const length = Buffer.byteLength(value);
-      header = strHeader(length);
-      stored = header ? value : packValue(value);
-      size = header ? header.length + length : (stored as Buffer).length;
-    } else {
-      stored = key === 'type' && typeof value === 'string' ? packName(value) : packValue(value);
-      size = stored.length;
-    }
-    values.push(stored);
-    sizes.push(size);
-    headers.push(header);
-    total += kb.length + size;
+    names.push(packName(key));
+    // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
+    values.push(key === 'type' && typeof value === 'string' ? packName(value) : packValue(value));
   }
   if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
-  const raw = Buffer.allocUnsafe(total);
+  return frameOf(String(message['type']), fields, keys, names, values);
+}
+
+/**
+ * A HubFrame from its entries already encoded by msgpackr (`names[i]` the
+ * key, `values[i]` its value): a fixmap header (at most 15 entries, written
+ * here as the codec's allocMapFrame writes map headers), then the entries
+ * copied in, their spans recorded.
+ */
+function frameOf(type: string, fields: Record<string, unknown>, keys: string[], names: readonly Buffer[], values: readonly Buffer[]): HubFrame {
+  let size = 1;
+  for (let i = 0; i < keys.length; i++) size += names[i]!.length + values[i]!.length;
+  const raw = Buffer.allocUnsafe(size);
   const spans = new Uint32Array(keys.length * 3);
   raw[0] = 0x80 | keys.length;
-  let offset = 1;
+  let o = 1;
   for (let i = 0; i < keys.length; i++) {
-    spans[i * 3] = offset;
-    offset += keyBytes[i]!.copy(raw, offset);
-    spans[i * 3 + 1] = offset;
-    const v = values[i]!;
-    if (v === null) raw[offset] = 0xc0;
-    else if (v === true) raw[offset] = 0xc3;
-    else if (v === false) raw[offset] = 0xc2;
-    else if (typeof v === 'string') {
-      const header = headers[i]!;
-      for (let h = 0; h < header.length; h++) raw[offset + h] = header[h]!;
-      raw.write(v, offset + header.length, 'utf8');
-    } else v.copy(raw, offset);
-    offset += sizes[i]!;
-    spans[i * 3 + 2] = offset;
+    spans[i * 3] = o;
+    raw.set(names[i]!, o); // TypedArray#set: no Buffer#copy argument handling
+    o += names[i]!.length;
+    spans[i * 3 + 1] = o;
+    raw.set(values[i]!, o);
+    o += values[i]!.length;
+    spans[i * 3 + 2] = o;
   }
-  return { type: String(message['type']), fields, keys, spans, raw };
+  return { type, fields, keys, spans, raw };
+}
+
+/** msgpackr's encoding of `value`, copied out of its shared buffer (for constants). */
+const constant = (value: unknown): Buffer => Buffer.from(packValue(value));
+
+const R_TYPE = constant('type');
+const R_RESPONSE = constant('response');
+const R_REQUEST_ID = constant('request_id');
+const R_TARGET_ID = constant('target_id');
+const R_DATA = constant('data');
+const R_ERROR = constant('error');
+const R_CODE = constant('code');
+const R_IS_STREAM = constant('is_stream');
+const R_IS_FINAL = constant('is_final');
+const R_TRUE = constant(true);
+const R_FALSE = constant(false);
+const KEYS_DATA = ['type', 'request_id', 'target_id', 'data', 'is_final'];
+const KEYS_STREAM = ['type', 'request_id', 'target_id', 'data', 'is_stream', 'is_final'];
+const KEYS_ERROR = ['type', 'request_id', 'target_id', 'error', 'code', 'is_final'];
+const NAMES_DATA = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_DATA, R_IS_FINAL];
+const NAMES_STREAM = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_DATA, R_IS_STREAM, R_IS_FINAL];
+const NAMES_ERROR = [R_TYPE, R_REQUEST_ID, R_TARGET_ID, R_ERROR, R_CODE, R_IS_FINAL];
+
+/** Encoded caller ids (a provider answers the same few callers over and over; bounded). */
+const packedTargets = new Map<string, Buffer>();
+function packedTarget(id: string): Buffer {
+  let p = packedTargets.get(id);
+  if (p === undefined) {
+    if (packedTargets.size >= 4096) packedTargets.clear();
+    p = constant(id);
+    packedTargets.set(id, p);
+  }
+  return p;
+}
+
+/**
+ * The HubFrame of a member's answer to a call, `{type: 'response',
+ * request_id, target_id, ...body}` with body keys in the order data, error,
+ * code, is_stream, is_final: what {@link hubFrameOf} makes of that object.
+ * Every value is msgpackr's encoding (the constant parts encoded once, the
+ * target id cached), put together by {@link frameOf}. This runs once per call.
+ */
+export function responseFrame(requestId: string, targetId: string, body: ResponseBody): HubFrame {
+  const fields: Record<string, unknown> = { type: 'response', request_id: requestId, target_id: targetId };
+  let keys: string[];
+  let names: Buffer[];
+  // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
+  const values: Buffer[] = [R_RESPONSE, packValue(requestId), packedTarget(targetId)];
+  if (body.error !== undefined) {
+    fields['error'] = body.error;
+    fields['code'] = body.code;
+    keys = KEYS_ERROR;
+    names = NAMES_ERROR;
+    values.push(packValue(body.error), packValue(body.code));
+  } else {
+    const data = body.data ?? null;
+    fields['data'] = data;
+    values.push(packValue(data));
+    if (body.is_stream === true) {
+      fields['is_stream'] = true;
+      keys = KEYS_STREAM;
+      names = NAMES_STREAM;
+      values.push(R_TRUE);
+    } else {
+      keys = KEYS_DATA;
+      names = NAMES_DATA;
+    }
+  }
+  fields['is_final'] = body.is_final;
+  values.push(body.is_final ? R_TRUE : R_FALSE);
+  return frameOf('response', fields, keys, names, values);
 }
 
 /** A link factory for an in-process core (what `hub.attachPlugin` uses). */

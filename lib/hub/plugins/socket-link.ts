@@ -9,6 +9,7 @@ import { pipeIOError, type PipeIOError } from '../../errors';
 import { dialHub, HubLink } from '../client/transport';
 import type { HubClientAddress } from '../client/types';
 import { connectionProof } from '../security/signing';
+import type { ResponseBody } from './instance-bridge';
 import type { LinkEvents, LinkFactory, MemberLink } from './member-link';
 
 export interface SocketLinkOptions {
@@ -77,6 +78,10 @@ class SocketLink implements MemberLink {
 
   send(frame: Record<string, unknown>): void {
     if (!this.closed) this.link?.send(frame);
+  }
+
+  respond(requestId: string, targetId: string, body: ResponseBody): void {
+    this.send({ type: 'response', request_id: requestId, target_id: targetId, ...body });
   }
 
   close(): void {

@@ -8,6 +8,7 @@
  *   connection --HubFrame--> dispatch() --> handle-register / handle-routed /
  *                                           handle-pubsub / handle-bridge
  *                                       --> Endpoint.deliver(frame bytes)
+ *                                           (calls to in-process members: Endpoint.deliverCall(decoded frame))
  *   connection closed ------> detach()  --> cleanup in comm-ipc's order (1.3)
  */
 import type { PipeIOError, PipeIOErrorCode } from '../../errors';
@@ -177,6 +178,18 @@ export class HubCore {
     if (this.quiet) return false;
     const ep = this.clients.get(id);
     return ep ? ep.deliver(frame, startsWork) : false;
+  }
+
+  /**
+   * Delivers call `frame` from `callerId` to member `id`: decoded to an
+   * endpoint that takes calls that way ({@link Endpoint.deliverCall}), else
+   * as the bytes `stamped()` makes (a call: `startsWork`).
+   */
+  deliverCallTo(id: string, frame: HubFrame, callerId: string, stamped: () => Buffer): boolean {
+    if (this.quiet) return false;
+    const ep = this.clients.get(id);
+    if (!ep) return false;
+    return ep.deliverCall ? ep.deliverCall(frame, callerId) : ep.deliver(stamped(), true);
   }
 
   /** Encodes once and delivers to every local opener of `ch` but `except`. */

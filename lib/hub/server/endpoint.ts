@@ -4,6 +4,7 @@
  * federation layer) is another. The core never asks which it is to route.
  */
 import type { PipeIOError } from '../../errors';
+import type { HubFrame } from '../protocol/codec';
 
 export interface Endpoint {
   /** The client id (unique across the channel space). */
@@ -19,6 +20,13 @@ export interface Endpoint {
    * waiting for the rest of the tick's frames.
    */
   deliver(frame: Buffer, startsWork?: boolean): boolean;
+  /**
+   * Takes a routed `call` as the core decoded it, instead of its stamped
+   * bytes: for in-process members, which would only decode the bytes again.
+   * `callerId` is the `sender_id` the stamps would carry. The core has done
+   * everything else (request table, refusals); false as for {@link deliver}.
+   */
+  deliverCall?(frame: HubFrame, callerId: string): boolean;
   /** Ends the member's link (errorPolicy 'raise', slow consumer); optional for remote members. */
   close?(err: PipeIOError): void;
 }

@@ -5,7 +5,9 @@
  * survive. Beyond comm-ipc: calls are tracked until answered (responses from
  * anyone but the chosen provider are dropped; a provider's departure answers
  * its callers), password channels admit only members that proved the
- * password, and `__comm_ipc*` channels are read-only.
+ * password, and `__comm_ipc*` channels are read-only. A call for an
+ * in-process member (a hub plugin) is handed over decoded instead of
+ * stamped ({@link Endpoint.deliverCall}): it would only decode it again.
  */
 import { packed, stampRouted, type HubFrame, type Packed, type RoutedStamps } from '../protocol/codec';
 import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
@@ -126,7 +128,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     }
     core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
   }
-  core.deliverTo(target, stampRouted(frame, changes), true);
+  core.deliverCallTo(target, frame, from.id, () => stampRouted(frame, changes));
 }
 
 export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): void {
