@@ -67,6 +67,10 @@ describe('hub codec', () => {
       // {"type": "ping", "__proto__": {}}: never a way to change the prototype of the fields object
       expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a95f5f70726f746f5f5f80', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       expect(codeOf(() => decodeHubFrame(Buffer.alloc(0)))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // {"type": "ping", "d": fixext 1 of type 0}: msgpackr's `undefined`, an ext type all the same
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a164d40000', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
+      // the same nested in a list
+      expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a16491d40000', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       // {"type": "ping"} followed by a stray byte
       expect(codeOf(() => decodeHubFrame(Buffer.from('81a474797065a470696e6701', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
     });

@@ -124,7 +124,8 @@ export class HubLink {
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
     if (this.outboxBytes >= BATCH_BYTES || this.outbox.length >= BATCH_FRAMES) return this.flush();
-    return true;
+    // Queued: the socket's state is the answer (a full socket stays full until 'drain').
+    return !this.socket.writableNeedDrain;
   }
 
   /** Writes the queued frames; returns socket.write()'s answer. */

@@ -138,6 +138,7 @@ function checkEntry(key: unknown, value: unknown): void {
   if (key === '__proto__') throw protocolError('the key "__proto__" is not allowed');
   if (key.includes('\uFFFD')) replacementChars += countChar(key);
   if (typeof value === 'object' || typeof value === 'string') walk(value, 1);
+  else if (value === undefined) throw protocolError('MessagePack ext types are not allowed'); // msgpackr's fixext 0
 }
 
 /**
@@ -203,6 +204,7 @@ function walk(value: unknown, depth: number): void {
     if (value.includes('\uFFFD')) replacementChars += countChar(value);
     return;
   }
+  if (value === undefined) throw protocolError('MessagePack ext types are not allowed'); // msgpackr's fixext 0
   if (value === null || typeof value !== 'object') return; // number, bigint, boolean
   if (value instanceof Uint8Array) return; // bin (Buffer)
   if (Array.isArray(value)) {

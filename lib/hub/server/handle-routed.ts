@@ -48,8 +48,8 @@ function ownStamps(core: HubCore): { path: Packed; origin: Packed } {
   return s;
 }
 
-/** The stamps of the last frame per sender, reused while the second and the hub stay the same. */
-const lastStamps = new Map<string, { core: HubCore; second: number; stamps: RoutedStamps }>();
+/** Per hub, the stamps of each sender's last frame, reused while the second stays the same. */
+const lastStamps = new WeakMap<HubCore, Map<string, { second: number; stamps: RoutedStamps }>>();
 
 /** Stamps for a routed frame (comm-ipc 3.0.2), or undefined if it looped back to us. */
 function stamps(core: HubCore, from: Endpoint, frame: HubFrame): RoutedStamps | undefined {
@@ -63,11 +63,13 @@ function stamps(core: HubCore, from: Endpoint, frame: HubFrame): RoutedStamps | 
     }
   }
   const timestamp = packedNow();
-  const last = lastStamps.get(from.id);
-  if (last !== undefined && last.second === stampSecond && last.core === core) return last.stamps;
+  let bySender = lastStamps.get(core);
+  if (bySender === undefined) lastStamps.set(core, (bySender = new Map()));
+  const last = bySender.get(from.id);
+  if (last !== undefined && last.second === stampSecond) return last.stamps;
   const st: RoutedStamps = { id: from.id, senderId: packedId(from.id).bytes, path: own.path.bytes, timestamp: timestamp.bytes, origin: own.origin.bytes };
-  if (lastStamps.size >= 8192) lastStamps.clear();
-  lastStamps.set(from.id, { core, second: stampSecond, stamps: st });
+  if (bySender.size >= 8192) bySender.clear();
+  bySender.set(from.id, { second: stampSecond, stamps: st });
   return st;
 }
 
