@@ -5,7 +5,8 @@ import { CallLines } from '../../lib/hub/plugins/call-lines';
 import { stringifyJsonText, toJsonText } from '../../lib/hub/plugins/json-value';
 import { envelopeLine, parsePluginLine } from '../../lib/hub/plugins/line-protocol';
 import { CoreLink, responseFrame, type LinkEvents } from '../../lib/hub/plugins/member-link';
-import { decodeClientFrame, decodeHubFrame, encodeFrame, stampRouted } from '../../lib/hub/protocol/codec';
+import { decodeClientFrame, decodeHubFrame, encodeFrame } from '../../lib/hub/protocol/codec';
+import { stampRouted } from '../../lib/hub/protocol/stamp';
 import type { HubCore } from '../../lib/hub/server/core';
 import { waitFor } from '../fixtures/helpers';
 

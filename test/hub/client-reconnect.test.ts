@@ -239,7 +239,7 @@ describe('HubClient link loss, reconnect, close', () => {
       if (spawnSync('openssl', ['version']).status !== 0) {
         if (process.env['CI']) throw new Error('openssl is missing: run .ci/run, or apt-get install openssl');
         console.log('      skipped: openssl is missing (apt-get install openssl)');
-        this.skip();
+        this.skip(); // no openssl here (outside CI): reason printed above
       }
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-'));
       execFileSync('openssl', [

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
-import { decodeClientFrame, decodeHubFrame, encodeFrame, packValue, restamp, stampRouted } from '../../lib/hub/protocol/codec';
+import { decodeClientFrame, decodeHubFrame, encodeFrame, packValue } from '../../lib/hub/protocol/codec';
+import { restamp, stampRouted } from '../../lib/hub/protocol/stamp';
 import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import type { PipeIOError } from '../../lib/errors';
 

@@ -150,7 +150,7 @@ describe('HubClient against the Python comm-ipc server', function () {
     if (!pythonUsable()) {
       if (process.env['CI']) throw new Error('python3 cannot import msgpack: run .ci/run, or apt-get install python3-msgpack');
       console.log('      skipped: python3 cannot import msgpack (apt-get install python3-msgpack)');
-      this.skip();
+      this.skip(); // python3 cannot import msgpack here (outside CI): reason printed above
     }
   });
 

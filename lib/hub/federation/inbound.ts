@@ -13,7 +13,8 @@
  *                or duplicate answer is counted as an orphan and dropped)
  *   broadcast, send, receive -> delivered
  */
-import { decodeHubFrame, encodeFrame, restamp, type HubFrame } from '../protocol/codec';
+import { decodeHubFrame, encodeFrame, type HubFrame } from '../protocol/codec';
+import { restamp } from '../protocol/stamp';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import { Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from '../server/core';

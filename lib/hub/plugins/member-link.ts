@@ -6,6 +6,7 @@
 import { pipeIOError, type PipeIOError } from '../../errors';
 import { decodeClientFrame, packValue, type HubFrame } from '../protocol/codec';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
+import { packedKey } from '../protocol/stamp';
 import type { HubCore } from '../server/core';
 import type { Endpoint } from '../server/endpoint';
 import { requestIdOf } from '../server/fields';
@@ -100,17 +101,6 @@ export class CoreLink implements Endpoint, MemberLink {
   }
 }
 
-const packedNames = new Map<string, Buffer>();
-/** packValue of a key or a `type` value: our frames use a small fixed set of them (bounded cache). */
-function packName(name: string): Buffer {
-  let packed = packedNames.get(name);
-  if (!packed) {
-    packed = Buffer.from(packValue(name));
-    if (packedNames.size < 256) packedNames.set(name, packed);
-  }
-  return packed;
-}
-
 /**
  * The HubFrame the core would decode from `message`'s encoding, built while
  * encoding it (key by key with msgpackr, spans recorded, into one buffer)
@@ -128,9 +118,9 @@ export function hubFrameOf(message: Record<string, unknown>): HubFrame {
     if (value === undefined) continue;
     keys.push(key);
     fields[key] = value;
-    names.push(packName(key));
+    names.push(packedKey(key));
     // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
-    values.push(key === 'type' && typeof value === 'string' ? packName(value) : packValue(value));
+    values.push(key === 'type' && typeof value === 'string' ? packedKey(value) : packValue(value));
   }
   if (keys.length > 15) throw new RangeError('hubFrameOf: at most 15 keys');
   return frameOf(String(message['type']), fields, keys, names, values);
@@ -139,7 +129,7 @@ export function hubFrameOf(message: Record<string, unknown>): HubFrame {
 /**
  * A HubFrame from its entries already encoded by msgpackr (`names[i]` the
  * key, `values[i]` its value): a fixmap header (at most 15 entries, written
- * here as the codec's allocMapFrame writes map headers), then the entries
+ * here as stamp.ts's allocMapFrame writes map headers), then the entries
  * copied in, their spans recorded.
  */
 function frameOf(type: string, fields: Record<string, unknown>, keys: string[], names: readonly Buffer[], values: readonly Buffer[]): HubFrame {

@@ -4,7 +4,8 @@
  * exact texts and first/last notices. Publications forward the publisher's
  * `data` bytes untouched.
  */
-import { restamp, type HubFrame } from '../protocol/codec';
+import type { HubFrame } from '../protocol/codec';
+import { restamp } from '../protocol/stamp';
 import { RESERVED_CHANNEL, SUBSCRIPTION_EVENT_PREFIX, SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { Endpoint } from './endpoint';

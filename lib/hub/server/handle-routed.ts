@@ -9,7 +9,8 @@
  * in-process member (a hub plugin) is handed over decoded instead of
  * stamped ({@link Endpoint.deliverCall}): it would only decode it again.
  */
-import { packed, stampRouted, type HubFrame, type Packed, type RoutedStamps } from '../protocol/codec';
+import type { HubFrame } from '../protocol/codec';
+import { packed, stampRouted, type Packed, type RoutedStamps } from '../protocol/stamp';
 import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { Endpoint } from './endpoint';
