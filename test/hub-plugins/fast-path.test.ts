@@ -18,7 +18,7 @@ function payloadOf(message: object): Buffer {
 /** `value` as the routing core decodes it (Maps, bigints) and as a client does (plain objects). */
 function bothDecodings(value: unknown): { hub: unknown; client: unknown } {
   const payload = payloadOf({ type: 'call', v: value });
-  return { hub: decodeHubFrame(payload).fields['v'], client: decodeClientFrame(payload)['v'] };
+  return { hub: decodeHubFrame(payload).fields.get('v'), client: decodeClientFrame(payload)['v'] };
 }
 
 describe('Hub plugins: per-call fast path', () => {
@@ -177,9 +177,9 @@ describe('Hub plugins: per-call fast path', () => {
           expect(Array.from(built.spans)).to.deep.equal(Array.from(decoded.spans));
           expect(built.keys).to.deep.equal(decoded.keys);
           expect(built.type).to.equal('response');
-          expect(built.fields['request_id']).to.equal(rid);
-          expect(built.fields['target_id']).to.equal(target);
-          expect(built.fields['is_final']).to.equal(body.is_final);
+          expect(built.fields.get('request_id')).to.equal(rid);
+          expect(built.fields.get('target_id')).to.equal(target);
+          expect(built.fields.get('is_final')).to.equal(body.is_final);
         }
       }
     });

@@ -32,6 +32,29 @@ describe('hub codec', () => {
       }
     });
 
+    it('returns every payload byte for byte whatever the chunk boundaries', () => {
+      // A seeded generator: the same 200 random splittings on every run.
+      let seed = 7;
+      const rnd = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const frames = Array.from({ length: 40 }, (_, i) => encodeFrame({ type: 't', i, s: 'y'.repeat(i * 37 % 500) }));
+      const all = Buffer.concat(frames);
+      for (let round = 0; round < 200; round++) {
+        const r = new FrameReader(1 << 20);
+        const out: Buffer[] = [];
+        for (let at = 0; at < all.length; ) {
+          const size = 1 + rnd(round % 2 === 0 ? 16 : 2000);
+          out.push(...r.push(all.subarray(at, at + size)));
+          at += size;
+        }
+        expect(out.length).to.equal(frames.length);
+        out.forEach((p, i) => expect(p.equals(payloadOf(frames[i]!))).to.equal(true));
+        expect(r.bufferedBytes).to.equal(0);
+      }
+    });
+
     it('refuses a header above maxFrameSize before buffering the body', () => {
       const r = new FrameReader(1024);
       const header = Buffer.alloc(4);
@@ -44,8 +67,8 @@ describe('hub codec', () => {
     it('reads top-level fields and keeps nested maps as Maps', () => {
       const f = decodeHubFrame(payloadOf(encodeFrame({ type: 'call', channel: 'c', data: { a: [1, 'x'] } })));
       expect(f.type).to.equal('call');
-      expect(f.fields['channel']).to.equal('c');
-      expect(f.fields['data']).to.be.instanceOf(Map);
+      expect(f.fields.get('channel')).to.equal('c');
+      expect(f.fields.get('data')).to.be.instanceOf(Map);
     });
 
     it('refuses non-maps, missing type, int keys, invalid UTF-8, ext types and truncation', () => {
@@ -59,7 +82,7 @@ describe('hub codec', () => {
       // {"type": "ping", "s": "\xc3\x28"}: invalid UTF-8
       expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a173a2c328', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       // a genuine U+FFFD is fine
-      expect(decodeHubFrame(payloadOf(encodeFrame({ type: 'ping', s: 'a\uFFFDb' }))).fields['s']).to.equal('a\uFFFDb');
+      expect(decodeHubFrame(payloadOf(encodeFrame({ type: 'ping', s: 'a\uFFFDb' }))).fields.get('s')).to.equal('a\uFFFDb');
       // {"type": "ping", "d": timestamp ext}
       expect(codeOf(() => decodeHubFrame(Buffer.from('82a474797065a470696e67a164d6ff00000000', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
       // map of 3 with 1 entry
@@ -80,7 +103,7 @@ describe('hub codec', () => {
       // {"type": "ping", "k": 1, "k": 2}
       const f = decodeHubFrame(Buffer.from('83a474797065a470696e67a16b01a16b02', 'hex'));
       expect(f.keys).to.deep.equal(['type', 'k', 'k']);
-      expect(f.fields['k']).to.equal(2);
+      expect(f.fields.get('k')).to.equal(2);
       expect(Array.from(f.spans)).to.have.length(9);
       // {"type": "ping", "k": "\xc3\x28", "k": 2}: the shadowed value is checked too
       expect(codeOf(() => decodeHubFrame(Buffer.from('83a474797065a470696e67a16ba2c328a16b02', 'hex')))).to.equal('PIPEIO_ERR_PROTOCOL');
@@ -98,7 +121,7 @@ describe('hub codec', () => {
       expect(out.includes(data)).to.equal(true);
       const back = decodeHubFrame(out.subarray(4));
       expect(back.keys).to.deep.equal(['type', 'data', 'sender_id', 'path']);
-      expect(back.fields['sender_id']).to.equal('A');
+      expect(back.fields.get('sender_id')).to.equal('A');
     });
 
     it('replaces and removes keys in place', () => {

@@ -132,7 +132,7 @@ function inboundResponse(core: HubCore, hub: string, frame: HubFrame, path: stri
     core.requests.orphanResponses++;
     return;
   }
-  const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !('error' in f);
+  const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error');
   if (!streaming) core.requests.complete(pending.key);
   const ep = core.clients.get(caller);
   if (ep?.local) ep.deliver(stamped(core, frame, path));

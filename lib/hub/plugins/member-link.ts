@@ -4,7 +4,7 @@
  * socket link (./socket-link.ts) joins a hub over its wire.
  */
 import { pipeIOError, type PipeIOError } from '../../errors';
-import { decodeClientFrame, packValue, type HubFrame } from '../protocol/codec';
+import { decodeClientFrame, packValue, type Fields, type HubFrame } from '../protocol/codec';
 import { FRAME_HEADER_BYTES } from '../protocol/frame-reader';
 import { packedKey } from '../protocol/stamp';
 import type { HubCore } from '../server/core';
@@ -69,15 +69,15 @@ export class CoreLink implements Endpoint, MemberLink {
   deliverCall(frame: HubFrame, callerId: string): boolean {
     if (this.closed) return false;
     const f = frame.fields;
-    const channel = f['channel'];
-    const event = f['event'];
+    const channel = f.get('channel');
+    const event = f.get('event');
     this.events.call(
       requestIdOf(f),
       callerId,
       typeof channel === 'string' ? channel : '',
       typeof event === 'string' ? event : '',
-      f['is_stream'] === true,
-      f['data'],
+      f.get('is_stream') === true,
+      f.get('data'),
     );
     return true;
   }
@@ -110,14 +110,14 @@ export class CoreLink implements Endpoint, MemberLink {
  */
 export function hubFrameOf(message: Record<string, unknown>): HubFrame {
   const keys: string[] = [];
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const fields = new Map<string, unknown>();
   const names: Buffer[] = [];
   const values: Buffer[] = [];
   for (const key of Object.keys(message)) {
     const value = message[key];
     if (value === undefined) continue;
     keys.push(key);
-    fields[key] = value;
+    fields.set(key, value);
     names.push(packedKey(key));
     // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
     values.push(key === 'type' && typeof value === 'string' ? packedKey(value) : packValue(value));
@@ -132,7 +132,7 @@ export function hubFrameOf(message: Record<string, unknown>): HubFrame {
  * here as stamp.ts's allocMapFrame writes map headers), then the entries
  * copied in, their spans recorded.
  */
-function frameOf(type: string, fields: Record<string, unknown>, keys: string[], names: readonly Buffer[], values: readonly Buffer[]): HubFrame {
+function frameOf(type: string, fields: Fields, keys: string[], names: readonly Buffer[], values: readonly Buffer[]): HubFrame {
   let size = 1;
   for (let i = 0; i < keys.length; i++) size += names[i]!.length + values[i]!.length;
   const raw = Buffer.allocUnsafe(size);
@@ -192,23 +192,27 @@ function packedTarget(id: string): Buffer {
  * target id cached), put together by {@link frameOf}. This runs once per call.
  */
 export function responseFrame(requestId: string, targetId: string, body: ResponseBody): HubFrame {
-  const fields: Record<string, unknown> = { type: 'response', request_id: requestId, target_id: targetId };
+  const fields = new Map<string, unknown>([
+    ['type', 'response'],
+    ['request_id', requestId],
+    ['target_id', targetId],
+  ]);
   let keys: string[];
   let names: Buffer[];
   // packValue's results stay valid across calls (msgpackr moves on in its buffer); frameOf copies them
   const values: Buffer[] = [R_RESPONSE, packValue(requestId), packedTarget(targetId)];
   if (body.error !== undefined) {
-    fields['error'] = body.error;
-    fields['code'] = body.code;
+    fields.set('error', body.error);
+    fields.set('code', body.code);
     keys = KEYS_ERROR;
     names = NAMES_ERROR;
     values.push(packValue(body.error), packValue(body.code));
   } else {
     const data = body.data ?? null;
-    fields['data'] = data;
+    fields.set('data', data);
     values.push(packValue(data));
     if (body.is_stream === true) {
-      fields['is_stream'] = true;
+      fields.set('is_stream', true);
       keys = KEYS_STREAM;
       names = NAMES_STREAM;
       values.push(R_TRUE);
@@ -217,7 +221,7 @@ export function responseFrame(requestId: string, targetId: string, body: Respons
       names = NAMES_DATA;
     }
   }
-  fields['is_final'] = body.is_final;
+  fields.set('is_final', body.is_final);
   values.push(body.is_final ? R_TRUE : R_FALSE);
   return frameOf('response', fields, keys, names, values);
 }

@@ -39,12 +39,15 @@ const clientUnpackr = new Unpackr({
 /** Deepest nesting accepted inside a frame. */
 export const MAX_NESTING = 64;
 
+/** The top-level fields of a frame, by key. */
+export type Fields = ReadonlyMap<string, unknown>;
+
 /** A frame as the hub sees it: decoded top-level fields plus their byte spans. */
 export interface HubFrame {
   /** The `type` field (always a string). */
   readonly type: string;
-  /** Decoded top-level fields (own properties only; read known keys); nested maps are `Map`s. */
-  readonly fields: Record<string, unknown>;
+  /** Decoded top-level fields (the last value of a repeated key); nested maps are `Map`s too. */
+  readonly fields: Fields;
   /** Top-level keys in wire order. */
   readonly keys: string[];
   /** Per key (same order): [keyStart, valueStart, valueEnd] offsets into `raw` (computed on first use). */
@@ -66,7 +69,7 @@ class DecodedFrame implements HubFrame {
   private spanCache: Int32Array | undefined;
   constructor(
     readonly type: string,
-    readonly fields: Record<string, unknown>,
+    readonly fields: Fields,
     readonly keys: string[],
     readonly raw: Buffer,
   ) {}
@@ -125,18 +128,16 @@ function entrySpans(raw: Buffer, count: number, keys?: unknown[], values?: unkno
 /** U+FFFD characters seen by the walk in progress. */
 let replacementChars = 0;
 let eKeys: string[] = [];
-let eFields: Record<string, unknown> = {};
 let eIndex = 0;
-/** Checks one top-level entry and takes it into the frame (Map#forEach order: wire order). */
+/** Checks one top-level entry and records its key (Map#forEach order: wire order). */
 function onEntry(value: unknown, key: unknown): void {
   checkEntry(key, value);
   eKeys[eIndex++] = key as string;
-  eFields[key as string] = value;
 }
 
 function checkEntry(key: unknown, value: unknown): void {
   if (typeof key !== 'string') throw protocolError('map keys must be strings');
-  // `fields` is a plain object (fast property stores); this one key would set its prototype.
+  // Frames become plain objects further on (plugins' JSON, nested maps): this one key would set a prototype.
   if (key === '__proto__') throw protocolError('the key "__proto__" is not allowed');
   if (key.includes('\uFFFD')) replacementChars += countChar(key);
   if (typeof value === 'object' || typeof value === 'string') walk(value, 1);
@@ -164,30 +165,30 @@ export function decodeHubFrame(raw: Buffer): HubFrame {
     throw protocolError(`malformed MessagePack: ${err instanceof Error ? err.message : String(err)}`, err);
   }
   const keys = new Array<string>(count);
-  const fields: Record<string, unknown> = {};
+  let fields: Map<string, unknown>;
   replacementChars = 0;
   if (map.size === count) {
     eKeys = keys;
-    eFields = fields;
     eIndex = 0;
     try {
       map.forEach(onEntry);
     } finally {
       eKeys = [];
-      eFields = {};
     }
+    fields = map as Map<string, unknown>;
   } else {
     // Repeated keys: Python keeps the last value; every entry is checked and forwarded as sent.
     const wireKeys: unknown[] = [];
     const wireValues: unknown[] = [];
     entrySpans(raw, count, wireKeys, wireValues);
+    fields = new Map();
     for (let i = 0; i < count; i++) {
       checkEntry(wireKeys[i], wireValues[i]);
       keys[i] = wireKeys[i] as string;
-      fields[keys[i]!] = wireValues[i];
+      fields.set(keys[i]!, wireValues[i]);
     }
   }
-  const type = fields['type'];
+  const type = fields.get('type');
   if (typeof type !== 'string') throw protocolError('the frame has no string "type"');
   // msgpackr replaces invalid UTF-8 with U+FFFD. A genuine U+FFFD is the bytes
   // EF BF BD on the wire, so more replacement characters than such byte runs

@@ -33,33 +33,44 @@ export class FrameReader {
    */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
-    if (this.pendingBytes === 0 && this.need === -1) {
-      // Fast path: frames that start at the chunk's beginning.
-      let offset = 0;
-      while (chunk.length - offset >= FRAME_HEADER_BYTES) {
-        const length = chunk.readUInt32BE(offset);
-        if (length > this.maxFrameSize) throw tooLarge(length, this.maxFrameSize);
-        if (chunk.length - offset - FRAME_HEADER_BYTES < length) break;
-        out.push(chunk.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length));
-        offset += FRAME_HEADER_BYTES + length;
+    if (this.pendingBytes > 0 || this.need !== -1) {
+      // A frame started in an earlier chunk: finish it across the chunks held, then go
+      // back to the fast path for the rest of the newest chunk (a read of a busy stream
+      // almost always ends mid-frame, so every chunk starts this way).
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      for (;;) {
+        if (this.need === -1) {
+          if (this.pending.length === 1) {
+            chunk = this.pending[0]!;
+            this.pending = [];
+            this.pendingBytes = 0;
+            break;
+          }
+          if (this.pendingBytes < FRAME_HEADER_BYTES) return out;
+          const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
+          if (length > this.maxFrameSize) throw tooLarge(length, this.maxFrameSize);
+          this.need = length;
+        }
+        if (this.pendingBytes < this.need) return out;
+        out.push(this.take(this.need));
+        this.need = -1;
       }
-      if (offset === chunk.length) return out;
-      chunk = chunk.subarray(offset);
     }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    for (;;) {
-      if (this.need === -1) {
-        if (this.pendingBytes < FRAME_HEADER_BYTES) return out;
-        const head = this.take(FRAME_HEADER_BYTES);
-        const length = head.readUInt32BE(0);
-        if (length > this.maxFrameSize) throw tooLarge(length, this.maxFrameSize);
-        this.need = length;
-      }
-      if (this.pendingBytes < this.need) return out;
-      out.push(this.take(this.need));
-      this.need = -1;
+    // Fast path: frames that start and end inside `chunk` are views of it.
+    let offset = 0;
+    while (chunk.length - offset >= FRAME_HEADER_BYTES) {
+      const length = chunk.readUInt32BE(offset);
+      if (length > this.maxFrameSize) throw tooLarge(length, this.maxFrameSize);
+      if (chunk.length - offset - FRAME_HEADER_BYTES < length) break;
+      out.push(chunk.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length));
+      offset += FRAME_HEADER_BYTES + length;
     }
+    if (offset < chunk.length) {
+      this.pending.push(offset === 0 ? chunk : chunk.subarray(offset));
+      this.pendingBytes = chunk.length - offset;
+    }
+    return out;
   }
 
   private take(n: number): Buffer {

@@ -166,12 +166,12 @@ function bitCount4(mask: number): number {
  */
 export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
   const f = frame.fields;
-  const sender = f['sender_id'];
-  if (f['path'] === undefined && (sender === undefined || sender === st.id)) {
+  const sender = f.get('sender_id');
+  if (f.get('path') === undefined && (sender === undefined || sender === st.id)) {
     // The common case: nothing to replace (a client stamps its own id or none), so the sender's
     // entries are copied in one run and the missing stamps appended after them.
     const raw = frame.raw;
-    const mask = (sender === undefined ? 1 : 0) | 2 | (f['timestamp'] === undefined ? 4 : 0) | (f['origin_server_id'] === undefined ? 8 : 0);
+    const mask = (sender === undefined ? 1 : 0) | 2 | (f.get('timestamp') === undefined ? 4 : 0) | (f.get('origin_server_id') === undefined ? 8 : 0);
     const tail = tailOf(st, mask);
     const entries = raw.length - mapHeaderLength(raw[0]!);
     const out = allocMapFrame(frame.keys.length + bitCount4(mask), entries + tail.length);

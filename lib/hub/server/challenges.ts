@@ -4,6 +4,7 @@
  * forever and later kicks clients for their age (quirk 14.1); we do neither.
  */
 import { randomUUID } from 'node:crypto';
+import type { Fields } from '../protocol/codec';
 import { randomChallenge } from '../security/signing';
 
 /** A proof older than this is refused with `Challenge expired` (comm-ipc: 60 s). */
@@ -13,14 +14,14 @@ export const MAX_CHALLENGES_PER_CLIENT = 32;
 
 export interface PendingChallenge {
   readonly challenge: string;
-  readonly registration: Record<string, unknown>;
+  readonly registration: Fields;
   readonly issuedAt: number;
 }
 
 export class ChallengeStore {
   private readonly byClient = new Map<string, Map<string, PendingChallenge>>();
 
-  issue(clientId: string, registration: Record<string, unknown>): { challengeId: string; challenge: string } {
+  issue(clientId: string, registration: Fields): { challengeId: string; challenge: string } {
     let mine = this.byClient.get(clientId);
     if (!mine) {
       mine = new Map();

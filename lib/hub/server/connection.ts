@@ -241,7 +241,7 @@ export class HubConnection implements Endpoint {
 
   private checkProof(frame: HubFrame): void {
     const expected = connectionProof({ hash: this.ctx.secretHash! }, this.challenge);
-    if (!safeEqualHex(frame.fields['proof'], expected)) throw pipeIOError('PIPEIO_ERR_AUTH', Texts.authFailed);
+    if (!safeEqualHex(frame.fields.get('proof'), expected)) throw pipeIOError('PIPEIO_ERR_AUTH', Texts.authFailed);
     this.becomeReady();
   }
 

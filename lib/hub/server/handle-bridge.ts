@@ -29,7 +29,7 @@ export function handleListMembers(core: HubCore, from: Endpoint, frame: HubFrame
 export function handleAnnounceRemote(core: HubCore, from: Endpoint, frame: HubFrame): void {
   if (from.mode !== 'bridge') return;
   const channel = optString(frame.fields, 'channel');
-  const clients = frame.fields['clients'];
+  const clients = frame.fields.get('clients');
   if (!Array.isArray(clients)) throw fieldError('"clients" must be a list');
   for (const item of clients) {
     let id: string;

@@ -37,7 +37,7 @@ export function handleAddSubscription(core: HubCore, from: Endpoint, frame: HubF
     return fail(core, from, rid, Texts.subOwned(name), 'PIPEIO_ERR_CONFLICT');
   }
   topic.owner = from.id;
-  topic.schema = f['return_schema'] ?? f['schema'] ?? null;
+  topic.schema = f.get('return_schema') ?? f.get('schema') ?? null;
   core.notifyOpeners(
     core.channels.get(channel),
     { type: 'metadata_update', channel, name, stype: 'subscription', owner: from.id, return_schema: topic.schema },

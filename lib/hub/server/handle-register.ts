@@ -3,40 +3,42 @@
  * challenge) and `set_password`: comm-ipc sections 3.1.1-3.1.4, 4.1, 4.2.
  */
 import { channelProof, safeEqualHex } from '../security/signing';
-import type { HubFrame } from '../protocol/codec';
+import { mapsToObjects, type Fields, type HubFrame } from '../protocol/codec';
 import { SUBSCRIPTION_EVENT_PREFIX, SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { CHALLENGE_TTL_MS } from './challenges';
 import type { ChannelState } from './channel-table';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
-import { fieldError, flag, mapField, optString, reqString, requestIdOf } from './fields';
+import { fieldError, flag, optString, reqString, requestIdOf } from './fields';
 
 export function handleRegister(core: HubCore, from: Endpoint, frame: HubFrame): void {
-  const reg = mapField(frame.fields, 'reg') ?? frame.fields;
+  // comm-ipc nests the registration under `reg`, or sends it flat. Nested keys are strings (codec).
+  const nested = frame.fields.get('reg');
+  const reg = nested instanceof Map ? (nested as Fields) : frame.fields;
   const rid = requestIdOf(reg);
-  const proof = reg['proof'];
+  const proof = reg.get('proof');
   if (proof !== undefined && proof !== null) {
     answerChallenge(core, from, reg, rid);
     return;
   }
   const channel = reqString(reg, 'channel');
   if (core.channels.passwordOf(channel) !== undefined) {
-    const { challengeId, challenge } = core.challenges.issue(from.id, { ...reg });
+    const { challengeId, challenge } = core.challenges.issue(from.id, new Map(reg));
     core.sendTo(from.id, {
       type: 'auth_challenge',
       channel,
       challenge,
       challenge_id: challengeId,
-      request_id: reg['request_id'] ?? null,
+      request_id: reg.get('request_id') ?? null,
     });
     return;
   }
   doRegister(core, from, reg, false);
 }
 
-function answerChallenge(core: HubCore, from: Endpoint, reg: Record<string, unknown>, rid: string | undefined): void {
+function answerChallenge(core: HubCore, from: Endpoint, reg: Fields, rid: string | undefined): void {
   const challengeId = optString(reg, 'challenge_id');
-  const proof = reg['proof'];
+  const proof = reg.get('proof');
   const pending = challengeId === undefined ? undefined : core.challenges.take(from.id, challengeId);
   const fail = (text: string): void => {
     core.replyError(from, rid, text, 'PIPEIO_ERR_AUTH');
@@ -53,9 +55,9 @@ function answerChallenge(core: HubCore, from: Endpoint, reg: Record<string, unkn
 }
 
 /** The registration proper, once any password has been proven. */
-function doRegister(core: HubCore, from: Endpoint, reg: Record<string, unknown>, proven: boolean): void {
+function doRegister(core: HubCore, from: Endpoint, reg: Fields, proven: boolean): void {
   const channel = reqString(reg, 'channel');
-  const rid = reg['request_id'] ?? null;
+  const rid = reg.get('request_id') ?? null;
   const isProvider = flag(reg, 'is_provider');
   const event = optString(reg, 'event');
   if (isProvider && event !== undefined && event.startsWith(SUBSCRIPTION_EVENT_PREFIX)) {
@@ -90,8 +92,8 @@ function doRegister(core: HubCore, from: Endpoint, reg: Record<string, unknown>,
   }
   const isStream = flag(reg, 'is_stream');
   const isGroup = flag(reg, 'is_group');
-  const paramSchema = reg['param_schema'] ?? null;
-  const returnSchema = reg['return_schema'] ?? null;
+  const paramSchema = mapsToObjects(reg.get('param_schema') ?? null);
+  const returnSchema = mapsToObjects(reg.get('return_schema') ?? null);
   const outcome = core.providers.register(channel, event, from.id, { isGroup, isStream, paramSchema, returnSchema });
   if (outcome === 'conflict') {
     const text = Texts.providerExists(channel, event);
@@ -164,7 +166,7 @@ export function handleSetPassword(core: HubCore, from: Endpoint, frame: HubFrame
   const f = frame.fields;
   const rid = requestIdOf(f);
   const channel = reqString(f, 'channel');
-  const password = f['password'];
+  const password = f.get('password');
   if (typeof password !== 'string') throw fieldError('"password" must be a string');
   let ch = core.channels.get(channel);
   const owner = ch?.members[0];

@@ -55,7 +55,7 @@ const lastStamps = new WeakMap<HubCore, Map<string, { second: number; stamps: Ro
 /** Stamps for a routed frame (comm-ipc 3.0.2), or undefined if it looped back to us. */
 function stamps(core: HubCore, from: Endpoint, frame: HubFrame): RoutedStamps | undefined {
   const own = ownStamps(core);
-  if (frame.fields['path'] !== undefined) {
+  if (frame.fields.get('path') !== undefined) {
     const incoming = pathOf(frame.fields);
     if (incoming.includes(core.serverId)) return undefined;
     if (incoming.length > 0) {
@@ -146,7 +146,7 @@ export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): 
     core.requests.orphanResponses++;
     return;
   }
-  const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !('error' in f);
+  const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error');
   if (!streaming) core.requests.complete(pending);
   core.deliverTo(target, stampRouted(frame, changes));
 }
