@@ -14,7 +14,10 @@
  *      5,000 messages with the publisher windowed by ping/pong (NATS: flush), median of 3, the
  *      latency of delivery under that load (information only: it is queueing in the subscriber
  *      processes), and paced at one message every 5 ms (the latency figure).
- *   5. RSS of the broker over the 1,000,000-call pipelined run: start, peak, end.
+ *   5. RSS of the broker over the 1,000,000-call pipelined run: start, peak, end. That run
+ *      follows a warm-up of as many calls (--rss-warmup N), sampled and reported apart: V8
+ *      grows a busy process's young generation in steps up to a fixed cap, which is sizing,
+ *      not growth with calls; the measured run then shows whether anything grows per call.
  *   + when dist/ has HubClient: the RPC and stream workloads with HubClient as provider and
  *     caller, next to NATS through nc.request() (client library against client library).
  *   + the floor: the same round trip through a plain Node byte relay (bench/hub/relay-floor.js).
@@ -22,7 +25,7 @@
  *   the same machine load; broker CPU time per operation is reported next to the rates.
  *
  *   node bench/hub.bench.js [--quick] [--only hub,nats,client] [--transport tcp|unix]
- *                           [--rss-calls N] [--steps latency,pipeline,group,multi,stream,fanout]
+ *                           [--rss-calls N] [--rss-warmup N] [--steps latency,pipeline,group,multi,stream,fanout]
  *                           [--profile] [--out FILE]
  *
  * Environment: PIPEIO_BENCH_HUB_DIST=DIR runs another build of the hub (before/after);
@@ -56,6 +59,7 @@ function parseArgs(argv) {
     else if (a === '--profile') o.profile = true;
     else if (a === '--steps') o.steps = argv[++i].split(',');
     else if (a === '--rss-calls') o.rssCalls = Number(argv[++i]);
+    else if (a === '--rss-warmup') o.rssWarmup = Number(argv[++i]);
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -69,6 +73,7 @@ function sizes(opts) {
     latencyN: Math.round(20000 * k),
     warmup: 2000,
     pipelineN: opts.rssCalls ?? Math.round(1_000_000 * k),
+    rssWarmupN: opts.rssWarmup ?? opts.rssCalls ?? Math.round(1_000_000 * k),
     window: 256,
     groupN: Math.round(200_000 * k),
     callers: 8,
@@ -188,12 +193,24 @@ const STEPS = {
   async pipeline(x) {
     const n = x.libRows ? x.S.clientPipelineN : x.S.pipelineN;
     log(`${x.kind}: ${n} pipelined calls, one connection${x.libRows ? '' : ', broker RSS sampled'}`);
+    let warm;
+    if (!x.libRows && x.S.rssWarmupN > 0) {
+      // The same calls first, unmeasured: a broker's memory settles (V8 grows its young
+      // generation in steps up to a fixed cap) before the measured run shows whether it is flat.
+      log(`${x.kind}: ${x.S.rssWarmupN} pipelined calls of warm-up, broker RSS sampled`);
+      const ws = sampleRss(x.broker.pid, 100);
+      try {
+        checked('pipeline warm-up', await x.c0.cmd(x.pipelineCmd, { n: x.S.rssWarmupN, window: x.S.window }, 600000));
+      } finally {
+        warm = ws.stop();
+      }
+    }
     const sampler = sampleRss(x.broker.pid, 100);
     try {
       x.res.pipeline = checked('pipeline', await withCpu(x.broker.pid, () => x.c0.cmd(x.pipelineCmd, { n, window: x.S.window }, 600000)));
     } finally {
       const rss = sampler.stop();
-      if (!x.libRows) x.res.rss = rssSummary(rss, n);
+      if (!x.libRows) x.res.rss = rssSummary(rss, n, warm && rssSummary(warm, x.S.rssWarmupN));
     }
   },
   async group(x) {
@@ -338,8 +355,8 @@ async function fanout(mk, broker, S) {
   return { subscribers: S.subscribers, subscriberProcesses: S.subProcs, loaded, paced: { messages: p.n, msgPerSec: rate, delivered: c.delivered, latency: c.latency } };
 }
 
-/** start: before the run; peak: max; end: at the end; growth in the second half. */
-function rssSummary(samples, calls) {
+/** start: before the run; peak: max; end: at the end; growth in the second half; warmUp: the same of the warm-up. */
+function rssSummary(samples, calls, warmUp) {
   const v = samples.map((s) => s.rssMiB).filter((x) => Number.isFinite(x));
   const start = v[0];
   const end = v[v.length - 1];
@@ -348,7 +365,9 @@ function rssSummary(samples, calls) {
   const quarter = v[Math.floor(v.length / 4)];
   // Flat: no growth over the last three quarters of the run beyond allocator noise.
   const flat = end - quarter <= 8 && peak - start <= 64;
-  return { calls, startMiB: start, peakMiB: peak, endMiB: end, at25MiB: quarter, at50MiB: mid, growthLast75MiB: +(end - quarter).toFixed(1), flat, samples: samples.filter((_, i) => i % 5 === 0) };
+  const r = { calls, startMiB: start, peakMiB: peak, endMiB: end, at25MiB: quarter, at50MiB: mid, growthLast75MiB: +(end - quarter).toFixed(1), flat, samples: samples.filter((_, i) => i % 5 === 0) };
+  if (warmUp) r.warmUp = { calls: warmUp.calls, startMiB: warmUp.startMiB, peakMiB: warmUp.peakMiB, endMiB: warmUp.endMiB, samples: warmUp.samples };
+  return r;
 }
 
 /** The side-by-side rows with ratios (hub slower by: > 1 means NATS is better) and targets. */
@@ -399,8 +418,9 @@ function hubBenchTable(r) {
   if (r.floor && !r.floor.failed) {
     out.push('', `_Floor: a plain Node byte relay (caller -> relay -> echo -> relay -> caller, 3 processes, no decoding) gives p50 ${r.floor.p50us} µs, p99 ${r.floor.p99us} µs for the same sequential round trip on this machine._`);
   }
-  const rssRow = (name, s) => s && `| ${name} | ${fmt(s.calls)} | ${s.startMiB} | ${s.peakMiB} | ${s.endMiB} | ${s.growthLast75MiB} | ${s.flat ? 'yes' : 'NO'} |`;
-  out.push('', '| broker RSS over the pipelined run | calls | start MiB | peak MiB | end MiB | growth over last 75% MiB | flat |', '|---|---:|---:|---:|---:|---:|:-:|');
+  const warmCell = (w) => (w ? `${fmt(w.calls)} calls: ${w.startMiB} → ${w.endMiB} (peak ${w.peakMiB})` : '-');
+  const rssRow = (name, s) => s && `| ${name} | ${warmCell(s.warmUp)} | ${fmt(s.calls)} | ${s.startMiB} | ${s.peakMiB} | ${s.endMiB} | ${s.growthLast75MiB} | ${s.flat ? 'yes' : 'NO'} |`;
+  out.push('', '| broker RSS, MiB | warm-up (same calls, unmeasured) | measured calls | start | peak | end | growth over last 75% | flat |', '|---|---|---:|---:|---:|---:|---:|:-:|');
   if (r.systems.hub) out.push(rssRow('hub', r.systems.hub.rss));
   if (r.systems.nats) out.push(rssRow('nats-server', r.systems.nats.rss));
   const cols = ['latency', 'pipeline', 'multi', 'group', 'stream', 'fan-out'];
