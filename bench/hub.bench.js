@@ -192,7 +192,6 @@ const STEPS = {
   },
   async pipeline(x) {
     const n = x.libRows ? x.S.clientPipelineN : x.S.pipelineN;
-    log(`${x.kind}: ${n} pipelined calls, one connection${x.libRows ? '' : ', broker RSS sampled'}`);
     let warm;
     if (!x.libRows && x.S.rssWarmupN > 0) {
       // The same calls first, unmeasured: a broker's memory settles (V8 grows its young
@@ -205,6 +204,7 @@ const STEPS = {
         warm = ws.stop();
       }
     }
+    log(`${x.kind}: ${n} pipelined calls, one connection${x.libRows ? '' : ', broker RSS sampled'}`);
     const sampler = sampleRss(x.broker.pid, 100);
     try {
       x.res.pipeline = checked('pipeline', await withCpu(x.broker.pid, () => x.c0.cmd(x.pipelineCmd, { n, window: x.S.window }, 600000)));

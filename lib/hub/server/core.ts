@@ -54,34 +54,33 @@ export interface CoreHooks {
   onStateChange?(): void;
 }
 
-/** Frame types that may change channels, providers, topics or passwords. */
-const STATE_TYPES: ReadonlySet<string> = new Set([
-  'register',
-  'set_password',
-  'add_subscription',
-  'remove_subscription',
-  'subscribe',
-  'unsubscribe',
-]);
-
 type Handler = (core: HubCore, from: Endpoint, frame: HubFrame) => void;
 
-const HANDLERS: Record<string, Handler> = {
-  register: handleRegister,
-  set_password: handleSetPassword,
-  call: handleCall,
-  response: handleResponse,
-  broadcast: handleBroadcast,
-  send: handleSend,
-  add_subscription: handleAddSubscription,
-  remove_subscription: handleRemoveSubscription,
-  subscribe: handleSubscribe,
-  unsubscribe: handleUnsubscribe,
-  publish: handlePublish,
-  list_members: handleListMembers,
-  announce_remote: handleAnnounceRemote,
-  forget_remote: handleForgetRemote,
-};
+/** A frame type's handler, and whether the type may change channels, providers, topics or passwords. */
+interface Route {
+  readonly handle: Handler;
+  readonly changesState: boolean;
+}
+
+const route = (handle: Handler, changesState = false): Route => ({ handle, changesState });
+
+/** One Map lookup per frame. */
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ['register', route(handleRegister, true)],
+  ['set_password', route(handleSetPassword, true)],
+  ['call', route(handleCall)],
+  ['response', route(handleResponse)],
+  ['broadcast', route(handleBroadcast)],
+  ['send', route(handleSend)],
+  ['add_subscription', route(handleAddSubscription, true)],
+  ['remove_subscription', route(handleRemoveSubscription, true)],
+  ['subscribe', route(handleSubscribe, true)],
+  ['unsubscribe', route(handleUnsubscribe, true)],
+  ['publish', route(handlePublish)],
+  ['list_members', route(handleListMembers)],
+  ['announce_remote', route(handleAnnounceRemote)],
+  ['forget_remote', route(handleForgetRemote)],
+]);
 
 /** Unix seconds, an integer (CommData requires one). */
 export function nowSeconds(): number {
@@ -143,19 +142,19 @@ export class HubCore {
    * types are fatal (the caller closes).
    */
   dispatch(from: Endpoint, frame: HubFrame): void {
-    const handler = Object.hasOwn(HANDLERS, frame.type) ? HANDLERS[frame.type] : undefined;
-    if (!handler) {
+    const r = ROUTES.get(frame.type);
+    if (!r) {
       throw pipeIOError('PIPEIO_ERR_PROTOCOL', `unknown message type "${frame.type}"`);
     }
     try {
-      handler(this, from, frame);
+      r.handle(this, from, frame);
     } catch (err) {
       const e = err as PipeIOError;
       if (e?.code !== 'PIPEIO_ERR_PROTOCOL') throw err;
       const rid = requestIdOf(frame.fields);
       this.replyError(from, rid, e.message, e.code);
     } finally {
-      if (STATE_TYPES.has(frame.type)) this.hooks.onStateChange?.();
+      if (r.changesState) this.hooks.onStateChange?.();
     }
   }
 

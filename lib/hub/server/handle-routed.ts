@@ -30,11 +30,20 @@ function packedId(id: string): Packed {
 
 let stampSecond = -1;
 let stampNow: Packed = packed(0);
+/** Whether stampSecond was read in this turn of the event loop (frames of one read share it). */
+let stampFresh = false;
+function staleNow(): void {
+  stampFresh = false;
+}
 function packedNow(): Packed {
-  const now = nowSeconds();
-  if (now !== stampSecond) {
-    stampSecond = now;
-    stampNow = packed(now);
+  if (!stampFresh) {
+    stampFresh = true;
+    queueMicrotask(staleNow);
+    const now = nowSeconds();
+    if (now !== stampSecond) {
+      stampSecond = now;
+      stampNow = packed(now);
+    }
   }
   return stampNow;
 }
