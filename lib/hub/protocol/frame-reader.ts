@@ -21,9 +21,9 @@ export class FrameReader {
     this.maxFrameSize = maxFrameSize;
   }
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes held for an incomplete frame (its length header included once read). */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + (this.need === -1 ? 0 : FRAME_HEADER_BYTES);
   }
 
   /**

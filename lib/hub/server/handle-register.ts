@@ -3,7 +3,7 @@
  * challenge) and `set_password`: comm-ipc sections 3.1.1-3.1.4, 4.1, 4.2.
  */
 import { channelProof, safeEqualHex } from '../security/signing';
-import { mapsToObjects, type Fields, type HubFrame } from '../protocol/codec';
+import type { Fields, HubFrame } from '../protocol/codec';
 import { SUBSCRIPTION_EVENT_PREFIX, SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { CHALLENGE_TTL_MS } from './challenges';
 import type { ChannelState } from './channel-table';
@@ -92,8 +92,8 @@ function doRegister(core: HubCore, from: Endpoint, reg: Fields, proven: boolean)
   }
   const isStream = flag(reg, 'is_stream');
   const isGroup = flag(reg, 'is_group');
-  const paramSchema = mapsToObjects(reg.get('param_schema') ?? null);
-  const returnSchema = mapsToObjects(reg.get('return_schema') ?? null);
+  const paramSchema = reg.get('param_schema') ?? null; // passed on as decoded (key order, every key)
+  const returnSchema = reg.get('return_schema') ?? null;
   const outcome = core.providers.register(channel, event, from.id, { isGroup, isStream, paramSchema, returnSchema });
   if (outcome === 'conflict') {
     const text = Texts.providerExists(channel, event);
