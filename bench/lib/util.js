@@ -16,6 +16,7 @@ const ROOT_DIR = path.resolve(BENCH_DIR, '..');
 const BUILD_DIR = path.join(BENCH_DIR, 'build');
 const CLIENT = path.join(BUILD_DIR, 'client');
 const C_ECHO_SERVER = path.join(BUILD_DIR, 'echo_server');
+const C_ECHO_THREADED = path.join(BUILD_DIR, 'echo_threaded');
 const MULTI_CLIENT = path.join(BUILD_DIR, 'multi_client');
 
 /** Compiles bench/c/*.c with `cc -O2` into bench/build/ when a binary is missing or older. */
@@ -23,6 +24,7 @@ function buildC() {
   fs.mkdirSync(BUILD_DIR, { recursive: true });
   const targets = [
     [C_ECHO_SERVER, path.join(BENCH_DIR, 'c', 'echo_server.c'), []],
+    [C_ECHO_THREADED, path.join(BENCH_DIR, 'c', 'echo_threaded.c'), ['-pthread']],
     [CLIENT, path.join(BENCH_DIR, 'c', 'client.c'), ['-pthread']],
     [MULTI_CLIENT, path.join(BENCH_DIR, 'c', 'multi_client.c'), []],
   ];
@@ -200,7 +202,7 @@ function delay(ms) {
 }
 
 module.exports = {
-  BENCH_DIR, ROOT_DIR, BUILD_DIR, CLIENT, C_ECHO_SERVER, MULTI_CLIENT,
+  BENCH_DIR, ROOT_DIR, BUILD_DIR, CLIENT, C_ECHO_SERVER, C_ECHO_THREADED, MULTI_CLIENT,
   buildC, loadPackage, oursAvailable, makeTmpDir, rmTmpDir, mkfifo, run, killGroup, killAll, waitForLine, vmHWM, vmRSS,
   median, max, fmt, delay, within,
 };
