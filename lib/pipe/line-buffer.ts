@@ -21,7 +21,7 @@ export const MAX_WHOLE_LINE = 16 * 1024 * 1024;
 export const SMALL_COPY = IO_CHUNK / 4;
 
 export class LineBuffer {
-  private bytes: Buffer = fresh(IO_CHUNK);
+  private bytes: Buffer = freshBuffer(IO_CHUNK);
   private filled = 0;
   /** Length of the last line longer than IO_CHUNK (0 after a short one): sizes the next buffer. */
   private longLine = 0;
@@ -61,7 +61,7 @@ export class LineBuffer {
   room(): Buffer {
     if (this.filled === this.bytes.length) {
       if (this.bytes.length < this.limit) {
-        const grown = fresh(Math.min(this.limit, this.bytes.length * 2));
+        const grown = freshBuffer(Math.min(this.limit, this.bytes.length * 2));
         this.bytes.copy(grown, 0, 0, this.filled);
         this.bytes = grown;
       } else {
@@ -88,7 +88,7 @@ export class LineBuffer {
   flush(): void {
     if (this.filled === 0) return;
     const chunk = this.bytes.subarray(0, this.filled);
-    this.bytes = fresh(this.bytes.length);
+    this.bytes = freshBuffer(this.bytes.length);
     this.filled = 0;
     this.deliver(chunk);
   }
@@ -103,12 +103,12 @@ export class LineBuffer {
     const rest = this.filled - end;
     let chunk: Buffer;
     if (end < SMALL_COPY) {
-      chunk = this.transferable ? fresh(end) : Buffer.allocUnsafe(end);
+      chunk = this.transferable ? freshBuffer(end) : Buffer.allocUnsafe(end);
       this.bytes.copy(chunk, 0, 0, end);
       this.bytes.copyWithin(0, end, this.filled);
     } else {
       this.longLine = lastLine > IO_CHUNK ? lastLine : 0;
-      const next = fresh(Math.min(this.limit, Math.max(IO_CHUNK, this.longLine + IO_CHUNK, rest * 2)));
+      const next = freshBuffer(Math.min(this.limit, Math.max(IO_CHUNK, this.longLine + IO_CHUNK, rest * 2)));
       this.bytes.copy(next, 0, end, this.filled);
       chunk = this.bytes.subarray(0, end);
       this.bytes = next;
@@ -116,13 +116,4 @@ export class LineBuffer {
     this.filled = rest;
     this.deliver(chunk);
   }
-}
-
-/**
- * A buffer of its own (not a slice of Node's shared pool, so transferable),
- * not zero-filled: only bytes read into it are ever handed out. Zero-filling
- * a 1 MiB buffer per message cost more than the copy it replaces.
- */
-function fresh(size: number): Buffer {
-  return freshBuffer(size);
 }

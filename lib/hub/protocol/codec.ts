@@ -124,8 +124,8 @@ function entrySpans(raw: Buffer, count: number, keys?: unknown[], values?: unkno
   return spans;
 }
 
-/** The decode in progress (decoding is synchronous, so one set of state suffices). */
-/** U+FFFD characters seen by the walk in progress. */
+// The decode in progress (decoding is synchronous, so one set of state suffices):
+// U+FFFD characters seen by the walk, and where onEntry records the keys.
 let replacementChars = 0;
 let eKeys: string[] = [];
 let eIndex = 0;
@@ -199,7 +199,6 @@ export function decodeHubFrame(raw: Buffer): HubFrame {
   return new DecodedFrame(type, fields, keys, raw);
 }
 
-
 /** Walks one decoded value: string keys only, no ext objects, bounded depth; counts U+FFFD. */
 function walk(value: unknown, depth: number): void {
   if (depth > MAX_NESTING) throw protocolError(`nesting deeper than ${MAX_NESTING}`);
@@ -230,7 +229,6 @@ function countChar(s: string): number {
   for (let i = s.indexOf('\uFFFD'); i !== -1; i = s.indexOf('\uFFFD', i + 1)) n++;
   return n;
 }
-
 
 const REPLACEMENT_BYTES = Buffer.from([0xef, 0xbf, 0xbd]);
 function countReplacementBytes(raw: Buffer): number {
@@ -266,7 +264,6 @@ export function encodeFrame(message: object): Buffer {
   body.copy(out, FRAME_HEADER_BYTES);
   return out;
 }
-
 
 /** Converts decoded `Map`s (hub decoding) into plain objects, recursively. */
 export function mapsToObjects(value: unknown): unknown {

@@ -171,7 +171,7 @@ export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
     // The common case: nothing to replace (a client stamps its own id or none), so the sender's
     // entries are copied in one run and the missing stamps appended after them.
     const raw = frame.raw;
-    const mask = (sender === undefined ? 1 : 0) | 2 | (f.get('timestamp') === undefined ? 4 : 0) | (f.get('origin_server_id') === undefined ? 8 : 0);
+    const mask = (sender === undefined ? 1 : 0) | 2 | (f.has('timestamp') ? 0 : 4) | (f.has('origin_server_id') ? 0 : 8);
     const tail = tailOf(st, mask);
     const entries = raw.length - mapHeaderLength(raw[0]!);
     const out = allocMapFrame(frame.keys.length + bitCount4(mask), entries + tail.length);
@@ -182,7 +182,7 @@ export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
   }
   // Something to replace (a `path`, or another sender's id): the general restamp.
   const changes: Record<string, unknown> = { sender_id: new Packed(st.senderId), path: new Packed(st.path) };
-  if (!frame.keys.includes('timestamp')) changes['timestamp'] = new Packed(st.timestamp);
-  if (!frame.keys.includes('origin_server_id')) changes['origin_server_id'] = new Packed(st.origin);
+  if (!f.has('timestamp')) changes['timestamp'] = new Packed(st.timestamp);
+  if (!f.has('origin_server_id')) changes['origin_server_id'] = new Packed(st.origin);
   return restamp(frame, changes);
 }
