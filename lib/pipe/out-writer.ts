@@ -17,6 +17,7 @@ import {
   Ctrl,
   IO_CHUNK,
   MAX_SPARES,
+  MAX_WRITE,
   RECYCLE_MIN,
   Slot,
   type WriterCommand,
@@ -27,6 +28,10 @@ import {
 const { O_WRONLY, O_NONBLOCK } = fs.constants;
 /** Most vectors handed to one writev() (IOV_MAX is 1024 on Linux and macOS). */
 const MAX_WRITEV = 512;
+/** Out path: the most bytes copied into one piece for the writer, and the size of its spare buffers. */
+const SEGMENT = MAX_WRITE;
+/** Out path: bytes handed to the writer and not yet written, at which the main thread stops copying. */
+const WRITER_AHEAD = 2 * SEGMENT;
 
 export interface OutWriterEvents {
   onDrain(): void;
@@ -125,11 +130,14 @@ export class OutWriter {
   }
 
   /**
-   * Once per tick: all pending messages, newline-terminated, in one buffer.
-   * Fast path: when the worker has nothing queued, the main thread first
-   * tries a non-blocking write() itself (it never blocks: the kernel takes
-   * what fits in the pipe, or says EAGAIN), saving a thread hop and a
-   * transfer; whatever the pipe did not take goes to the worker, in order.
+   * Once per tick, and whenever the writer has written a piece: pending
+   * messages, newline-terminated, to the pipe. Fast path: when the worker has
+   * nothing queued, the main thread first tries a non-blocking write() itself
+   * (it never blocks: the kernel takes what fits in the pipe, or says EAGAIN),
+   * saving a thread hop and a copy; the rest goes to the worker, in order, in
+   * pieces copied while it has less than WRITER_AHEAD bytes to write. Until
+   * then messages stay where they are: the queue holds the messages, not
+   * copies, and every copy lands in a spare buffer the writer gave back.
    */
   flush(): void {
     this.flushScheduled = false;
@@ -151,25 +159,20 @@ export class OutWriter {
         return;
       }
     }
-    const size = this.pending.byteLength - written;
-    const recycle = size >= RECYCLE_MIN;
-    const rest = this.pending.take(written, recycle ? this.spareFor(size) : undefined);
-    this.inWorker += rest.length;
-    this.post({ type: 'write', data: rest, recycle }, [rest.buffer]);
+    while (this.pending.byteLength - written > 0 && this.inWorker < WRITER_AHEAD) {
+      const size = Math.min(this.pending.byteLength - written, SEGMENT);
+      const recycle = size >= RECYCLE_MIN;
+      const data = this.pending.take(written, recycle ? this.spare() : undefined, SEGMENT);
+      written = 0;
+      this.inWorker += data.length;
+      this.post({ type: 'write', data, recycle }, [data.buffer]);
+    }
+    this.pending.drop(written); // written directly while nothing was copied: the rest waits
   }
 
-  /**
-   * The smallest spare buffer of at least `size` bytes, else a new one of the
-   * next power of two (so that it fits the next batches too).
-   */
-  private spareFor(size: number): ArrayBuffer {
-    let best = -1;
-    for (let i = 0; i < this.spares.length; i++) {
-      const n = (this.spares[i] as ArrayBuffer).byteLength;
-      if (n >= size && (best === -1 || n < (this.spares[best] as ArrayBuffer).byteLength)) best = i;
-    }
-    if (best !== -1) return this.spares.splice(best, 1)[0] as ArrayBuffer;
-    return Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(size))).buffer as ArrayBuffer; // filled by take()
+  /** A spare segment buffer the writer gave back, else a new one. */
+  private spare(): ArrayBuffer {
+    return this.spares.pop() ?? (Buffer.allocUnsafeSlow(SEGMENT).buffer as ArrayBuffer); // filled by take()
   }
 
   private maybeDrain(): void {
@@ -246,10 +249,8 @@ export class OutWriter {
         break;
       case 'written':
         this.inWorker -= m.bytes;
-        if (m.spare && !this.stopping) {
-          this.spares.push(m.spare);
-          if (this.spares.length > MAX_SPARES) this.spares.shift();
-        }
+        if (m.spare && !this.stopping && m.spare.byteLength === SEGMENT && this.spares.length < MAX_SPARES) this.spares.push(m.spare);
+        if (this.pending.byteLength > 0 && !this.flushScheduled) this.flush();
         this.maybeDrain();
         break;
       case 'rebound': {

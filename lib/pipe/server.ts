@@ -76,8 +76,9 @@ export class PipeIOServer extends PipeServerCore {
    * are queued (wait for 'drain'); throws PIPEIO_ERR_QUEUE_FULL past
    * `maxQueueBytes`, PIPEIO_ERR_INVALID_MESSAGE for a message holding `\n`,
    * PIPEIO_ERR_CLOSED once stopped (while stop() is in progress it drops the
-   * message and returns false). The bytes of a Uint8Array are read at the end
-   * of the current tick: do not modify it before then.
+   * message and returns false). A Uint8Array is queued as it is, not copied:
+   * its bytes are read when they go to the pipe (as with a stream's write()),
+   * so do not modify it after passing it in.
    */
   sendMessage(message: string | Uint8Array): boolean {
     return this.enqueue(message);

@@ -171,6 +171,31 @@ describe('PipeIOServer', () => {
       expect(result.stdout.toString()).to.equal(expected);
     });
 
+    it('holds 24 MiB of big messages for a reader that comes later, and writes them whole and in order', async () => {
+      server = echoServer(dir, { maxQueueBytes: 64 * 1024 * 1024 });
+      await server.start();
+      // The writer takes a few MiB ahead and blocks (no reader); the rest waits in the queue
+      // as the messages themselves and is copied out piece by piece as the writer catches up.
+      const messages = Array.from({ length: 24 }, (_, i) => {
+        const m = Buffer.alloc(1024 * 1024 - 1 + (i % 3), 97 + (i % 26));
+        m.write(`#${i}#`, 0);
+        return m;
+      });
+      const small = Array.from({ length: 100 }, (_, i) => Buffer.from(`small ${i}`));
+      messages.forEach((m, i) => {
+        server!.sendMessage(m);
+        if (i % 6 === 0) for (const s of small) server!.sendMessage(s); // runs of short lines between
+      });
+      const expected = Buffer.concat(
+        messages.flatMap((m, i) => [m, Buffer.from('\n'), ...(i % 6 === 0 ? small.flatMap((s) => [s, Buffer.from('\n')]) : [])]),
+      );
+      expect(server.queuedBytes).to.equal(expected.length);
+      const result = await runPeer(['read', server.outPipe, String(expected.length)], 30000);
+      expect(result.stdout.length).to.equal(expected.length);
+      expect(result.stdout.equals(expected)).to.equal(true);
+      await waitFor(() => server!.queuedBytes === 0, 'the queue to empty');
+    });
+
     it('returns false at highWaterMark, emits drain, and throws QUEUE_FULL past maxQueueBytes', async () => {
       server = echoServer(dir, { highWaterMark: 200 * 1024, maxQueueBytes: 400 * 1024 });
       await server.start();
