@@ -159,6 +159,7 @@ export class OutWriter {
         return;
       }
     }
+    // After a direct write the worker has nothing queued, so the loop runs and skips `written`.
     while (this.pending.byteLength - written > 0 && this.inWorker < WRITER_AHEAD) {
       const size = Math.min(this.pending.byteLength - written, SEGMENT);
       const recycle = size >= RECYCLE_MIN;
@@ -167,7 +168,6 @@ export class OutWriter {
       this.inWorker += data.length;
       this.post({ type: 'write', data, recycle }, [data.buffer]);
     }
-    this.pending.drop(written); // written directly while nothing was copied: the rest waits
   }
 
   /** A spare segment buffer the writer gave back, else a new one. */
