@@ -5,20 +5,21 @@ function concat(views: Uint8Array[]): string {
   return Buffer.concat(views).toString();
 }
 
-describe('MessageBatch', () => {
-  const source = Buffer.from('alpha\nbeta\ngamma\ndelta');
-  const line = (s: number, e: number): Buffer => Buffer.from(source.buffer, source.byteOffset + s, e - s);
-  const expected = 'alpha\nbeta\nx\ngamma\ndelta\n';
+const source = Buffer.from('alpha\nbeta\ngamma\ndelta');
+const line = (s: number, e: number): Buffer => Buffer.from(source.buffer, source.byteOffset + s, e - s);
+const expected = 'alpha\nbeta\nx\ngamma\ndelta\n';
 
-  function filled(): MessageBatch {
-    const b = new MessageBatch();
-    b.add(line(0, 5)); // alpha  \
-    b.add(line(6, 10)); // beta  / one run, the source's own newlines
-    b.add(Buffer.from('x')); // elsewhere
-    b.add(line(11, 16)); // gamma \
-    b.add(line(17, 22)); // delta / one run; no newline after delta in the source
-    return b;
-  }
+function filled(): MessageBatch {
+  const b = new MessageBatch();
+  b.add(line(0, 5)); // alpha  \
+  b.add(line(6, 10)); // beta  / one run, the source's own newlines
+  b.add(Buffer.from('x')); // elsewhere
+  b.add(line(11, 16)); // gamma \
+  b.add(line(17, 22)); // delta / one run; no newline after delta in the source
+  return b;
+}
+
+describe('MessageBatch', () => {
 
   it('counts bytes with newlines and coalesces adjacent lines into runs', () => {
     const b = filled();
@@ -59,20 +60,6 @@ describe('MessageBatch', () => {
 });
 
 describe('MessageBatch, taken in pieces', () => {
-  const source = Buffer.from('alpha\nbeta\ngamma\ndelta');
-  const line = (s: number, e: number): Buffer => Buffer.from(source.buffer, source.byteOffset + s, e - s);
-  const expected = 'alpha\nbeta\nx\ngamma\ndelta\n';
-
-  function filled(): MessageBatch {
-    const b = new MessageBatch();
-    b.add(line(0, 5));
-    b.add(line(6, 10));
-    b.add(Buffer.from('x'));
-    b.add(line(11, 16));
-    b.add(line(17, 22));
-    return b;
-  }
-
   it('take(skip, into, max) in pieces of every size gives the bytes in order, exactly once', () => {
     for (let skip = 0; skip <= expected.length; skip++) {
       for (let max = 1; max <= expected.length; max++) {
