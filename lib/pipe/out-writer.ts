@@ -249,7 +249,8 @@ export class OutWriter {
         break;
       case 'written':
         this.inWorker -= m.bytes;
-        if (m.spare && !this.stopping && m.spare.byteLength === SEGMENT && this.spares.length < MAX_SPARES) this.spares.push(m.spare);
+        // Only segment buffers are lent (spare()), so every one that comes back fits the next copy.
+        if (m.spare && !this.stopping && this.spares.length < MAX_SPARES) this.spares.push(m.spare);
         if (this.pending.byteLength > 0 && !this.flushScheduled) this.flush();
         this.maybeDrain();
         break;
