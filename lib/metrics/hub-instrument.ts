@@ -15,6 +15,7 @@ import { evaluateHealth } from './health';
 import { HubMetrics, type ResolvedHubMetricsOptions, type Transport } from './hub-metrics';
 import { snapshotOptionsOf, takeSnapshot, type MetricsSnapshotOptions, type SnapshotProbe } from './hub-snapshot';
 import { registerInto, type PromRegistryLike } from './prom-client';
+import { STATS_EVENT } from './stats-call';
 import type { HealthReport, HubMetricsSnapshot } from './types';
 import { packageVersion } from './version';
 
@@ -29,8 +30,6 @@ export interface HubInternals {
   federation(): Federation | undefined;
 }
 
-/** The `__comm_ipc_system` event the hub answers with its snapshot. */
-export const STATS_EVENT = 'stats';
 
 export class HubInstrument {
   readonly metrics: HubMetrics | undefined;

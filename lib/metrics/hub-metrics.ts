@@ -103,6 +103,21 @@ export class HubMetrics implements HubObserver {
 
   // -- HubObserver (hot path) ------------------------------------------------
 
+  private clock = 0;
+  private clockFresh = false;
+  private readonly staleClock = (): void => {
+    this.clockFresh = false;
+  };
+
+  now(): number {
+    if (!this.clockFresh) {
+      this.clockFresh = true;
+      this.clock = performance.now();
+      queueMicrotask(this.staleClock);
+    }
+    return this.clock;
+  }
+
   received(bytes: number, frames: number): void {
     this.bytesIn += bytes;
     this.framesIn += frames;
@@ -130,7 +145,7 @@ export class HubMetrics implements HubObserver {
     const i = outcomeIndex(fields);
     s.calls[i]!++;
     if (call.stream) s.streams[i]!++;
-    s.latency.observeMs(performance.now() - call.startedAt);
+    s.latency.observeMs(this.now() - call.startedAt);
   }
 
   callDropped(call: ObservedCall, outcome: 'provider_gone' | 'abandoned'): void {

@@ -21,7 +21,7 @@ export interface PendingCall {
   readonly event: string;
   /** The caller asked for a stream (`is_stream`). */
   readonly stream: boolean;
-  /** performance.now() when the call was routed (the hub's latency, request in to response out). */
+  /** observer.now() when the call was routed (the hub's latency, request in to response out). */
   readonly startedAt: number;
 }
 
@@ -71,7 +71,7 @@ export class RequestTable {
       channel: call.channel,
       event: call.event,
       stream: call.stream === true,
-      startedAt: performance.now(),
+      startedAt: this.observer.now(),
     };
     mine.set(call.requestId, entry);
     let owed = this.byProvider.get(call.provider);
