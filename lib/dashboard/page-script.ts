@@ -71,7 +71,7 @@ export const DASHBOARD_SCRIPT = `
 
   var live = new EventSource('api/live');
   live.addEventListener('stats', function (ev) {
-    $('conn').textContent = 'live';
+    $('conn').textContent = 'updating';
     $('conn').className = 'badge ok';
     render(JSON.parse(ev.data));
   });

@@ -27,6 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pipe-io-server hub</title>
+<link rel="icon" href="data:,">
 <style>${DASHBOARD_STYLE}</style>
 </head>
 <body>
