@@ -9,7 +9,8 @@
 import { clientSource } from '../metrics/source';
 import type { HubMetricsSnapshot } from '../metrics/types';
 import { ExitCode, parseCommandArgs, type CliIO } from './common';
-import { CONNECT_OPTIONS, connectClient, connectionOf, intOption, withHubErrors } from './hub-remote';
+import { pipeIOError, PipeIOError } from '../errors';
+import { CONNECT_OPTIONS, connectClient, connectionOf, hubExitCode, intOption, withHubErrors } from './hub-remote';
 import { renderTop } from './top-screen';
 
 export const TOP_HELP = `Usage: pipe-io-server top [--hub ADDR] [--interval MS] [--count N] [connection options]
@@ -60,11 +61,15 @@ export async function runTop(argv: string[], io: CliIO): Promise<number> {
   const onSignal = (): void => stop();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  client.on('close', onSignal);
+  let failure: Error | undefined;
+  const onDisconnect = (err?: Error): void => {
+    failure ??= err ?? pipeIOError('PIPEIO_ERR_CONNECTION', 'the hub went away');
+    stop();
+  };
+  client.on('disconnect', onDisconnect);
   if (tty) out.write(ENTER_ALT);
   let prev: HubMetricsSnapshot | undefined;
   let screens = 0;
-  let failure: Error | undefined;
   try {
     for (;;) {
       let snap: HubMetricsSnapshot;
@@ -92,12 +97,12 @@ export async function runTop(argv: string[], io: CliIO): Promise<number> {
     }
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    client.removeListener('close', onSignal);
+    client.removeListener('disconnect', onDisconnect);
     await client.close().catch(() => undefined);
   }
   if (failure) {
-    io.stderr.write(`pipe-io-server top: ${failure.message}${(failure as { code?: string }).code ? ` [${(failure as { code?: string }).code}]` : ''}\n`);
-    return ExitCode.FAILURE;
+    io.stderr.write(`pipe-io-server top: ${failure.message}${failure instanceof PipeIOError ? ` [${failure.code}]` : ''}\n`);
+    return failure instanceof PipeIOError ? hubExitCode(failure) : ExitCode.FAILURE;
   }
   return ExitCode.OK;
 }

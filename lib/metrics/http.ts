@@ -54,7 +54,10 @@ export async function allowed(authorize: Authorize | undefined, req: IncomingMes
   } catch {
     ok = false;
   }
-  if (!ok) sendError(res, 401, 'not authorized', 'PIPEIO_ERR_AUTH');
+  if (!ok) {
+    res.setHeader('www-authenticate', 'Bearer');
+    sendError(res, 401, 'not authorized', 'PIPEIO_ERR_AUTH');
+  }
   return ok;
 }
 

@@ -7,7 +7,7 @@
  * hub when a snapshot is taken (./hub-families.ts), never kept.
  */
 import type { Fields } from '../hub/protocol/codec';
-import type { CallOutcome, HubObserver, MessageKind, MessageOutcome, ObservedCall } from '../hub/server/observer';
+import type { HubObserver, MessageKind, MessageOutcome, ObservedCall } from '../hub/server/observer';
 import type { ClusterEvent } from '../hub/federation/federation';
 import { KIND_INDEX, MESSAGE_OUTCOME_INDEX, MESSAGE_OUTCOMES, OUTCOME_INDEX, SeriesTable } from './series-table';
 
@@ -205,16 +205,5 @@ export class HubMetrics implements HubObserver {
         f.peerLosses.set(reason, (f.peerLosses.get(reason) ?? 0) + 1);
       }
     }
-  }
-
-  /** Calls by outcome over every series (for summaries). */
-  callTotals(): Record<CallOutcome, number> {
-    const out = {} as Record<CallOutcome, number>;
-    for (const [o, i] of Object.entries(OUTCOME_INDEX) as Array<[CallOutcome, number]>) {
-      let n = 0;
-      for (const s of this.series.all()) n += s.calls[i]!;
-      out[o] = n;
-    }
-    return out;
   }
 }

@@ -39,10 +39,20 @@ export function takeSnapshot(m: HubMetrics, probe: SnapshotProbe, options: Metri
         return ep ? transportOf(m, ep) : 'gone';
       },
       probe.pluginDetails(),
+      queues(m, probe),
       limit,
     );
   }
   return snapshot;
+}
+
+/** The 20 connections with the most unread output. */
+function queues(m: HubMetrics, probe: SnapshotProbe): Array<{ id: string; transport: string; queuedBytes: number }> {
+  const all: Array<{ id: string; transport: string; queuedBytes: number }> = [];
+  for (const c of probe.connections()) {
+    all.push({ id: (c as { id?: string }).id || '(not identified)', transport: m.transports.get(c) ?? 'unknown', queuedBytes: c.queuedBytes });
+  }
+  return all.sort((a, b) => b.queuedBytes - a.queuedBytes).slice(0, 20);
 }
 
 /** Reads snapshot options from a call's data (a decoded map or a plain object); anything else means defaults. */

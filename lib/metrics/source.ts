@@ -40,7 +40,14 @@ export function clientSource(client: HubClient, timeout = 5000): StatsSource {
       channel = undefined;
       throw err;
     }
-    const answer = await ch.call(STATS_EVENT, { topology: options.topology === true, ...(options.limit !== undefined ? { limit: options.limit } : {}) }, { timeout });
+    let answer;
+    try {
+      answer = await ch.call(STATS_EVENT, { topology: options.topology === true, ...(options.limit !== undefined ? { limit: options.limit } : {}) }, { timeout });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'PIPEIO_ERR_RESERVED' && code !== 'PIPEIO_ERR_NO_PROVIDER') throw err;
+      throw pipeIOError(code, `this hub does not serve its stats (comm-ipc's hub, or ours with metrics off): ${(err as Error).message}`, { cause: err });
+    }
     const data = answer.data as HubMetricsSnapshot | undefined;
     if (!data || !Array.isArray(data.metrics)) throw pipeIOError('PIPEIO_ERR_PROTOCOL', 'the hub answered the stats call without metrics');
     return data;

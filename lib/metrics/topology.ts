@@ -58,6 +58,8 @@ export interface HubTopology {
   /** Other hubs of the NATS cluster. */
   peers: string[];
   plugins: TopologyPlugin[];
+  /** The connections with the most unread outgoing bytes (at most 20), largest first. */
+  queues: Array<{ id: string; transport: string; queuedBytes: number }>;
   /** A list was cut at the limit. */
   truncated: boolean;
 }
@@ -86,6 +88,7 @@ export function buildTopology(
   core: HubCore,
   transportOf: (id: string) => string,
   plugins: TopologyPlugin[],
+  queues: HubTopology['queues'],
   limit: number,
 ): HubTopology {
   let truncated = false;
@@ -130,5 +133,5 @@ export function buildTopology(
     (t) => ({ channel: t.channel, name: t.name, owner: t.owner ?? null, subscribers: t.subscribers.size, schema: jsonSafe(t.schema) }),
     topics,
   );
-  return { channels, events, topics, peers: [...core.peerHubs].slice(0, limit), plugins, truncated };
+  return { channels, events, topics, peers: [...core.peerHubs].slice(0, limit), plugins, queues, truncated };
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ClientFixture, waitFor } from '../hub/client-fixture';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
-import { buildOnce, CLI, startCli } from './run-cli';
+import { buildOnce, CLI, runCli, startCli } from './run-cli';
 import { HubClient } from '../../lib/hub/client/hub-client';
 
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -60,6 +60,20 @@ describe('pipe-io-server top (in tmux)', function () {
     tmux('send-keys', '-t', 'top', 'q');
     await waitFor(() => !alive(), 'top to exit on q', 10000);
     await waitFor(() => fx.hub.stats().clients === 2, 'top to leave the hub');
+  });
+});
+
+describe('pipe-io-server top against a hub without metrics', function () {
+  this.timeout(30000);
+  let fx: ClientFixture | undefined;
+  before(() => buildOnce());
+  after(async () => fx?.stop());
+
+  it('says the hub does not serve its stats and exits 1', async () => {
+    fx = await ClientFixture.start({ metrics: false });
+    const r = await runCli(['top', '--hub', fx.socketPath, '--count', '1'], { timeout: 20000 }); // the hub runs in this process: not spawnSync
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('does not serve its stats');
   });
 });
 

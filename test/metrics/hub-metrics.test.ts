@@ -115,6 +115,9 @@ describe('hub metrics', function () {
       const vault = snap.topology!.channels.find((ch) => ch.name === 'math')!;
       expect(vault.passwordSet).to.equal(false);
       expect(JSON.stringify(snap)).to.not.include('"pw"'); // never a password
+      expect(snap.topology!.queues.length).to.be.greaterThan(0);
+      expect(snap.topology!.queues.map((q) => q.transport)).to.include('unix');
+      expect(snap.topology!.queues.map((q) => q.id)).to.include('watcher');
       const plug = snap.topology!.plugins.find((x) => x.event === 'crash')!;
       expect(plug.restarts).to.be.at.least(1);
     });
