@@ -75,3 +75,25 @@ export type {
   ReceiveListener,
   StreamHandler,
 } from './hub/client';
+// -- hub metrics, health, dashboard (issue 19) --
+export { hubHttpHandler, chainHandlers, serveHttp } from './dashboard/hub-http';
+export type { HubHttpOptions, ServeHttpOptions } from './dashboard/hub-http';
+export { dashboardHandler, type DashboardOptions } from './dashboard/handler';
+export { clientCalls, type DashboardCalls, type CallResult } from './dashboard/calls';
+export { metricsHttpHandler, type Authorize, type HttpHandler, type MetricsHttpOptions } from './metrics/http';
+export { hubSource, clientSource, type StatsSource } from './metrics/source';
+export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus';
+export { computeRates, type EventRate, type HubRates } from './metrics/rates';
+export { LATENCY_BUCKETS } from './metrics/histogram';
+export type { HubMetricsOptions } from './metrics/hub-metrics';
+export type { MetricsSnapshotOptions } from './metrics/hub-snapshot';
+export type { HubTopology, TopologyChannel, TopologyEvent, TopologyTopic, TopologyPlugin, TopologyMember } from './metrics/topology';
+export type {
+  HubMetricsSnapshot,
+  MetricFamily,
+  MetricSample,
+  HistogramSample,
+  MetricType,
+  HealthReport,
+  HealthCheck,
+} from './metrics/types';

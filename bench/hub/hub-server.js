@@ -24,7 +24,7 @@ serveCommands({
     return transport === 'unix' ? hub.listen({ path: socketPath }) : hub.listen({ host: '127.0.0.1', port: 0 });
   },
   stats() {
-    return { ...hub.stats(), clientErrors: { ...clientErrors }, memory: process.memoryUsage() };
+    return { ...hub.stats(), clientErrors: { ...clientErrors }, memory: process.memoryUsage(), cpu: process.cpuUsage() };
   },
   async stop() {
     await hub.stop();

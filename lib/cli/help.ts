@@ -26,6 +26,7 @@ Commands:
   broadcast  broadcast JSON values to a hub channel
   listen     print what is broadcast in a hub channel
   explore    print the events, topics and members of a hub channel
+  top        watch a hub's live figures (rates, latency, connections) in the terminal
 
 Options:
   -h, --help     show help (also: pipe-io-server <command> --help)
@@ -122,6 +123,9 @@ Options:
       --lb-policy P         least-active (default) | round-robin
       --channel-policy P    terminate (default) | promote
       --error-policy P      ignore (default) | raise | broadcast
+      --http HOST:PORT      serve /metrics, /healthz, /readyz, /api/stats and the
+                            dashboard at / over HTTP (docs/observability.md)
+      --dashboard-calls     let the dashboard call events (read-only otherwise)
   -q, --quiet               print nothing but errors
   -h, --help                show this help
 

@@ -9,6 +9,7 @@ import type { HubOptions } from '../hub/server/options';
 import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { HUB_HELP } from './help';
 import { defaultHubSocket, parseHostPort } from './hub-address';
+import { startHubHttp } from './hub-http';
 
 function readFileOption(option: string, file: string): string {
   try {
@@ -35,6 +36,8 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       'channel-policy': { type: 'string' },
       'error-policy': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      http: { type: 'string' },
+      'dashboard-calls': { type: 'boolean' },
     },
     false,
   );
@@ -46,6 +49,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
   const key = values['tls-key'] as string | undefined;
   if ((cert === undefined) !== (key === undefined)) throw usageError('hub', '--tls-cert and --tls-key go together');
   if (cert !== undefined && values['tcp'] === undefined) throw usageError('hub', 'TLS needs --tcp HOST:PORT');
+  if (values['dashboard-calls'] && values['http'] === undefined) throw usageError('hub', '--dashboard-calls needs --http HOST:PORT');
   const options: HubOptions = {};
   if (values['server-id'] !== undefined) options.serverId = values['server-id'] as string;
   if (values['secret-file'] !== undefined) {
@@ -60,6 +64,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
     if (values[flag] !== undefined) (options as Record<string, unknown>)[key2] = values[flag];
   }
   let hub: Hub;
+  let http: { url: string; close(): Promise<void> } | undefined;
   try {
     hub = new Hub(options);
   } catch (err) {
@@ -81,7 +86,16 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       const addr = (await hub.listen({ host, port, ...(tls ? { tls } : {}) })) as { host: string; port: number };
       say(`hub ${hub.serverId} listening on ${tls ? 'tls' : 'tcp'}:${addr.host}:${addr.port}`);
     }
+    if (values['http'] !== undefined) {
+      http = await startHubHttp(hub, values['http'] as string, {
+        secret: options.secret,
+        tlsCert: cert !== undefined ? readFileOption('tls-cert', cert) : undefined,
+        allowCalls: values['dashboard-calls'] === true,
+      });
+      say(`hub ${hub.serverId} serving ${http.url} (metrics, health, dashboard)`);
+    }
   } catch (err) {
+    await http?.close();
     await hub.stop();
     throw err;
   }
@@ -94,6 +108,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  await http?.close();
   await hub.stop();
   say('hub stopped');
   return ExitCode.OK;

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   broadcast: lazy(() => import('./hub-pubsub'), (m) => m.runBroadcast),
   listen: lazy(() => import('./hub-pubsub'), (m) => m.runListen),
   explore: lazy(() => import('./hub-call'), (m) => m.runExplore),
+  top: lazy(() => import('./top'), (m) => m.runTop),
 };
 
 /** Exit code for a library error reaching the top. */

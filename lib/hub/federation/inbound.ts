@@ -134,6 +134,7 @@ function inboundResponse(core: HubCore, hub: string, frame: HubFrame, path: stri
   }
   const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error');
   if (!streaming) core.requests.complete(pending.key);
+  core.observer.response(pending, f, !streaming);
   const ep = core.clients.get(caller);
   if (ep?.local) ep.deliver(stamped(core, frame, path));
 }

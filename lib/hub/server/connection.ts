@@ -120,6 +120,7 @@ export class HubConnection implements Endpoint {
     const bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
+    this.ctx.core.observer.sent(bytes, n);
     if (n === 1) this.socket.write(frames[0]!);
     else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes));
     else {
@@ -179,6 +180,7 @@ export class HubConnection implements Endpoint {
       this.close(err as PipeIOError);
       return;
     }
+    this.ctx.core.observer.received(chunk.length, payloads.length);
     for (const payload of payloads) {
       if (this.state === 'closed') return;
       let frame: HubFrame;

@@ -20,6 +20,7 @@ import { ChallengeStore } from './challenges';
 import { ChannelTable, type ChannelState } from './channel-table';
 import type { Endpoint } from './endpoint';
 import { requestIdOf } from './fields';
+import { NO_OBSERVER, type HubObserver } from './observer';
 import { ProviderTable } from './provider-table';
 import { RemoteRoutes } from './remote-routes';
 import { RequestTable } from './request-table';
@@ -52,6 +53,12 @@ export interface CoreHooks {
    * and announces this hub's state from it; called synchronously, so keep it cheap.
    */
   onStateChange?(): void;
+  /**
+   * A call into `__comm_ipc_system` (read-only for members): the data of the
+   * hub's own answer (event 'stats': lib/metrics), or undefined if the event
+   * is not one the hub answers.
+   */
+  onSystemCall?(event: string, data: unknown): object | undefined;
 }
 
 type Handler = (core: HubCore, from: Endpoint, frame: HubFrame) => void;
@@ -102,6 +109,8 @@ export class HubCore {
   readonly peerHubs = new Set<string>();
   readonly strategy: Strategy;
   private readonly hooks: CoreHooks;
+  /** Told what the core does (metrics); {@link observe} sets it. */
+  observer: HubObserver = NO_OBSERVER;
 
   constructor(options: CoreOptions, hooks: CoreHooks = {}) {
     this.options = options;
@@ -116,6 +125,35 @@ export class HubCore {
    * leave notices, no provider-gone answers); each just sees its link close.
    */
   quiet = false;
+
+  /** Reports to `observer` from now on (the core and its request table). */
+  observe(observer: HubObserver): void {
+    this.observer = observer;
+    this.requests.observer = observer;
+  }
+
+  /** Answers a call into `__comm_ipc_system` the hub serves itself; false if it serves no such event. */
+  answerSystemCall(from: Endpoint, event: string, requestId: string | undefined, data: unknown): boolean {
+    const answer = this.hooks.onSystemCall?.(event, data);
+    if (answer === undefined) return false;
+    if (requestId !== undefined) {
+      this.sendTo(from.id, {
+        type: 'response',
+        request_id: requestId,
+        channel: SYSTEM_CHANNEL,
+        event,
+        sender_id: 'server',
+        server_id: this.serverId,
+        origin_server_id: this.serverId,
+        timestamp: nowSeconds(),
+        target_id: from.id,
+        is_stream: false,
+        is_final: true,
+        data: answer,
+      });
+    }
+    return true;
+  }
 
   isIdInUse(id: string): boolean {
     return this.clients.has(id);

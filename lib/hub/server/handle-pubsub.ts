@@ -121,8 +121,10 @@ export function handlePublish(core: HubCore, from: Endpoint, frame: HubFrame): v
   if (!topic || topic.owner !== from.id) {
     // comm-ipc drops silently; we tell the publisher why (an `error` frame, no request to fail).
     core.replyError(from, requestIdOf(f), `Only the owner of subscription ${name} may publish to it`, 'PIPEIO_ERR_FORBIDDEN');
+    core.observer.message('publish', channel, name, 'refused', 0);
     return;
   }
+  core.observer.message('publish', channel, name, 'ok', topic.subscribers.size);
   if (topic.subscribers.size === 0) return;
   const out = restamp(frame, {
     type: 'receive',

@@ -11,7 +11,7 @@
  */
 import type { HubFrame } from '../protocol/codec';
 import { packed, stampRouted, type Packed, type RoutedStamps } from '../protocol/stamp';
-import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
+import { SYSTEM_CHANNEL, SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { flag, optString, pathOf, reqString, requestIdOf } from './fields';
@@ -106,7 +106,9 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
   if (!changes) return;
   const refused = refusal(core, from, channel);
   if (refused) {
+    if (channel === SYSTEM_CHANNEL && core.answerSystemCall(from, event, rid, f.get('data'))) return;
     core.replyError(from, rid, refused[0], refused[1], { channel, event, is_final: true });
+    core.observer.callRejected(channel, event, flag(f, 'is_stream'), 'refused', refused[1] === 'PIPEIO_ERR_AUTH');
     return;
   }
   const entry = core.providers.get(channel, event);
@@ -114,6 +116,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     ? core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id))
     : undefined;
   if (target === undefined) {
+    core.observer.callRejected(channel, event, flag(f, 'is_stream'), 'no_provider', false);
     const text = Texts.noProvider(channel, event);
     core.replyError(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
       channel,
@@ -136,9 +139,10 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
         event,
         is_final: true,
       });
+      core.observer.callRejected(channel, event, flag(f, 'is_stream'), 'refused', false);
       return;
     }
-    core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event });
+    core.requests.add({ caller: from.id, provider: target, requestId: rid, channel, event, stream: flag(f, 'is_stream') });
   }
   core.deliverCallTo(target, frame, from.id, () => stampRouted(frame, changes));
 }
@@ -157,6 +161,7 @@ export function handleResponse(core: HubCore, from: Endpoint, frame: HubFrame): 
   }
   const streaming = flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error');
   if (!streaming) core.requests.complete(pending);
+  core.observer.response(pending, f, !streaming);
   core.deliverTo(target, stampRouted(frame, changes));
 }
 
@@ -167,18 +172,24 @@ export function handleBroadcast(core: HubCore, from: Endpoint, frame: HubFrame):
   // Relayed back by a comm-ipc bridge after a hub of our NATS cluster spread it: everyone has it.
   if (core.peerHubs.size > 0 && pathOf(frame.fields).some((h) => core.peerHubs.has(h))) return;
   const refused = refusal(core, from, channel);
+  const ev = frame.fields.get('event');
+  const event = typeof ev === 'string' ? ev : '';
   if (refused) {
     core.replyError(from, undefined, refused[0], refused[1]);
+    core.observer.message('broadcast', channel, event, 'refused', 0, refused[1] === 'PIPEIO_ERR_AUTH');
     return;
   }
   const ch = core.channels.get(channel);
-  if (!ch) return;
-  let out: Buffer | undefined;
-  for (const id of ch.openers) {
-    if (id === from.id) continue;
-    out ??= stampRouted(frame, changes);
-    core.deliverTo(id, out);
+  let reached = 0;
+  if (ch) {
+    let out: Buffer | undefined;
+    for (const id of ch.openers) {
+      if (id === from.id) continue;
+      out ??= stampRouted(frame, changes);
+      if (core.deliverTo(id, out)) reached++;
+    }
   }
+  core.observer.message('broadcast', channel, event, 'ok', reached);
 }
 
 export function handleSend(core: HubCore, from: Endpoint, frame: HubFrame): void {
@@ -190,10 +201,12 @@ export function handleSend(core: HubCore, from: Endpoint, frame: HubFrame): void
   const refused = refusal(core, from, channel);
   if (refused) {
     core.replyError(from, undefined, refused[0], refused[1]);
+    core.observer.message('send', channel, event, 'refused', 0, refused[1] === 'PIPEIO_ERR_AUTH');
     return;
   }
   const entry = core.providers.get(channel, event);
-  if (!entry) return; // comm-ipc: dropped silently, no reply
-  const target = core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id));
-  if (target !== undefined) core.deliverTo(target, stampRouted(frame, changes));
+  // comm-ipc: no provider, dropped silently, no reply
+  const target = entry && core.providers.pick(entry, core.strategy, (id) => core.requests.activeOf(id), (id) => core.clients.has(id));
+  if (target === undefined) core.observer.message('send', channel, event, 'no_provider', 0);
+  else core.observer.message('send', channel, event, 'ok', core.deliverTo(target, stampRouted(frame, changes)) ? 1 : 0);
 }

@@ -23,6 +23,10 @@ import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './o
 import { Federation, type ClusterEvent } from '../federation/federation';
 import { NatsTransport } from '../federation/nats-transport';
 import { attachPlugin, type HubPlugin, type HubPluginOptions } from '../plugins';
+import { HubInstrument } from '../../metrics/hub-instrument';
+import type { Transport } from '../../metrics/hub-metrics';
+import type { MetricsSnapshotOptions } from '../../metrics/hub-snapshot';
+import type { HealthReport, HubMetricsSnapshot } from '../../metrics/types';
 
 export type { HubOptions } from './options';
 
@@ -71,6 +75,10 @@ interface Listener {
 
 const SWEEP_INTERVAL_MS = 1000;
 
+function addressName(a: HubAddress): string {
+  return 'path' in a ? `unix:${a.path}` : `${a.tls ? 'tls' : 'tcp'}:${a.host}:${a.port}`;
+}
+
 export class Hub extends EventEmitter<HubEvents> {
   readonly serverId: string;
   private readonly options: ResolvedHubOptions;
@@ -82,6 +90,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly federation: Federation | undefined;
+  private readonly instrument: HubInstrument;
 
   /** @throws TypeError/RangeError for bad options. */
   constructor(options: HubOptions = {}) {
@@ -98,13 +107,32 @@ export class Hub extends EventEmitter<HubEvents> {
         maxPendingCalls: this.options.maxPendingCalls,
       },
       {
-        onClientError: (err, id) => this.emit('clientError', err, id),
+        onClientError: (err, id) => {
+          this.instrument.clientError(err.code, 'core');
+          this.emit('clientError', err, id);
+        },
         onStateChange: () => this.federation?.onLocalChange(),
+        onSystemCall: (event, data) => this.instrument.systemCall(event, data),
       },
     );
+    this.instrument = new HubInstrument(
+      {
+        serverId: this.serverId,
+        core: this.core,
+        maxConnections: this.options.maxConnections,
+        state: () => this.stateValue,
+        listeners: () => this.servers.map((l) => ({ name: addressName(l.address), listening: l.server.listening })),
+        connections: () => this.connections,
+        federation: () => this.federation,
+      },
+      this.options.metrics,
+    );
     if (this.options.nats && this.options.cluster) {
-      const transport = new NatsTransport(this.options.nats);
-      this.federation = new Federation(this.core, this.options.cluster, transport, (ev) => this.emit('cluster', ev));
+      const transport = this.instrument.transport(new NatsTransport(this.options.nats), this.options.cluster.subjectPrefix);
+      this.federation = new Federation(this.core, this.options.cluster, transport, (ev) => {
+        this.instrument.cluster(ev);
+        this.emit('cluster', ev);
+      });
     }
     this.context = {
       core: this.core,
@@ -119,10 +147,15 @@ export class Hub extends EventEmitter<HubEvents> {
       onIdentified: (conn) => this.emit('connection', conn.id),
       onClosed: (conn) => {
         this.connections.delete(conn);
+        this.instrument.closed(conn);
         if (conn.id && conn.identifiedOnce) this.emit('disconnect', conn.id);
       },
-      onError: (err, id) => this.emit('clientError', err, id),
+      onError: (err, id) => {
+        this.instrument.clientError(err.code, 'connection');
+        this.emit('clientError', err, id);
+      },
     };
+    this.instrument.start();
   }
 
   get state(): HubState {
@@ -146,6 +179,7 @@ export class Hub extends EventEmitter<HubEvents> {
    */
   async attachPlugin(command: string, args: readonly string[], options: HubPluginOptions): Promise<HubPlugin> {
     const plugin = await attachPlugin(this.core, command, args, options);
+    this.instrument.plugin(plugin);
     const stopPlugin = (): void => void plugin.stop().catch(() => undefined);
     this.once('close', stopPlugin);
     plugin.once('close', () => this.removeListener('close', stopPlugin));
@@ -165,6 +199,21 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
+   * Every metric of the hub as JSON (docs/observability.md): counters,
+   * gauges and latency histograms as Prometheus-shaped families, health, and
+   * with `{ topology: true }` its channels, events, topics, peers and plugins.
+   * @throws PipeIOError PIPEIO_ERR_INVALID_STATE if made with `metrics: false`.
+   */
+  metrics(options?: MetricsSnapshotOptions): HubMetricsSnapshot {
+    return this.instrument.snapshot(options);
+  }
+
+  /** Liveness (running, every listener up) and readiness (accepting, federation link up): what /healthz and /readyz answer. */
+  health(): HealthReport {
+    return this.instrument.health();
+  }
+
+  /**
    * Starts one more listener. A Unix socket is created 0600 (or `mode`)
    * whatever the umask; a stale socket file is replaced, a live hub's is
    * refused (`PIPEIO_ERR_ADDRESS_IN_USE`), a non-socket is never touched
@@ -178,11 +227,11 @@ export class Hub extends EventEmitter<HubEvents> {
     if ('path' in where) {
       if (typeof where.path !== 'string' || where.path === '') throw new TypeError('path must be a non-empty string');
       const socketPath = path.resolve(where.path);
-      const server = net.createServer((s) => this.accept(s));
+      const server = net.createServer((s) => this.accept(s, 'unix'));
       const bound = await bindUnixSocket(server, socketPath, where.mode ?? 0o600);
       listener = { server, address: { path: socketPath }, bound };
     } else {
-      const server = where.tls ? tls.createServer(where.tls, (s) => this.accept(s)) : net.createServer((s) => this.accept(s));
+      const server = where.tls ? tls.createServer(where.tls, (s) => this.accept(s, 'tls')) : net.createServer((s) => this.accept(s, 'tcp'));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: where.host ?? '127.0.0.1', port: where.port }, () => {
@@ -207,12 +256,14 @@ export class Hub extends EventEmitter<HubEvents> {
     return listener.address;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, transport: Transport): void {
     if (this.stateValue !== 'running' || this.connections.size >= this.options.maxConnections) {
       socket.destroy();
       return;
     }
-    this.connections.add(new HubConnection(socket, this.context));
+    const conn = new HubConnection(socket, this.context);
+    this.connections.add(conn);
+    this.instrument.accepted(conn, transport);
   }
 
   private sweep(): void {
@@ -231,6 +282,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private async doStop(): Promise<void> {
     this.stateValue = 'closing';
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.instrument.stop();
     const closing = this.servers.map(
       (l) =>
         new Promise<void>((resolve) => {

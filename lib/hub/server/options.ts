@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { LB_POLICIES, type LbPolicy } from '../strategies';
 import type { ChannelPolicy, ErrorPolicy } from './core';
+import { resolveMetricsOptions, type HubMetricsOptions, type ResolvedHubMetricsOptions } from '../../metrics/hub-metrics';
 import { resolveClusterOptions, type ClusterOptions, type NatsOptions, type ResolvedClusterOptions } from '../federation/options';
 
 export interface HubOptions {
@@ -39,9 +40,16 @@ export interface HubOptions {
   nats?: NatsOptions;
   /** Federation tuning (subject prefix, heartbeats, timeouts); only with `nats`. */
   cluster?: ClusterOptions;
+  /**
+   * Metrics kept by the hub (docs/observability.md): on by default, `false`
+   * turns them off; an object tunes them (series cap, a prom-client registry).
+   * @default true
+   */
+  metrics?: boolean | HubMetricsOptions;
 }
 
-export type ResolvedHubOptions = Required<Omit<HubOptions, 'secret' | 'nats' | 'cluster'>> & {
+export type ResolvedHubOptions = Required<Omit<HubOptions, 'secret' | 'nats' | 'cluster' | 'metrics'>> & {
+  metrics: ResolvedHubMetricsOptions | undefined;
   secret: string | undefined;
   nats: NatsOptions | undefined;
   cluster: ResolvedClusterOptions | undefined;
@@ -92,5 +100,6 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxConnections: positive('maxConnections', options.maxConnections, 10_000),
     nats: options.nats,
     cluster: resolveClusterOptions(options.nats, options.cluster),
+    metrics: resolveMetricsOptions(options.metrics),
   };
 }

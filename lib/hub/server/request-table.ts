@@ -9,6 +9,8 @@
  * (add/complete/dropProvider/dropCaller). Indexes hold the entry objects
  * themselves (no composite string keys): this table is on every call's path.
  */
+import { NO_OBSERVER, type HubObserver } from './observer';
+
 export interface PendingCall {
   /** `caller NUL requestId`: a stable name for the entry. */
   readonly key: string;
@@ -17,9 +19,15 @@ export interface PendingCall {
   readonly requestId: string;
   readonly channel: string;
   readonly event: string;
+  /** The caller asked for a stream (`is_stream`). */
+  readonly stream: boolean;
+  /** observer.now() when the call was routed (the hub's latency, request in to response out). */
+  readonly startedAt: number;
 }
 
 export class RequestTable {
+  /** Told of calls that end without an answer (metrics; lib/hub/server/observer.ts). */
+  observer: HubObserver = NO_OBSERVER;
   /** caller -> request id -> call. */
   private readonly byCaller = new Map<string, Map<string, PendingCall>>();
   /** provider -> the calls it owes. */
@@ -43,14 +51,17 @@ export class RequestTable {
   }
 
   /** Records a routed call. A repeated request id from the same caller replaces the older entry. */
-  add(call: Omit<PendingCall, 'key'>): void {
+  add(call: Omit<PendingCall, 'key' | 'stream' | 'startedAt'> & { stream?: boolean }): void {
     let mine = this.byCaller.get(call.caller);
     if (!mine) {
       mine = new Map();
       this.byCaller.set(call.caller, mine);
     } else {
       const old = mine.get(call.requestId);
-      if (old) this.complete(old);
+      if (old) {
+        this.complete(old);
+        this.observer.callDropped(old, 'abandoned');
+      }
     }
     const entry: PendingCall = {
       key: `${call.caller}\u0000${call.requestId}`,
@@ -59,6 +70,8 @@ export class RequestTable {
       requestId: call.requestId,
       channel: call.channel,
       event: call.event,
+      stream: call.stream === true,
+      startedAt: this.observer.now(),
     };
     mine.set(call.requestId, entry);
     let owed = this.byProvider.get(call.provider);
@@ -108,7 +121,10 @@ export class RequestTable {
     const owed = this.byProvider.get(provider);
     if (!owed) return [];
     const out = [...owed];
-    for (const entry of out) this.complete(entry);
+    for (const entry of out) {
+      this.complete(entry);
+      this.observer.callDropped(entry, 'provider_gone');
+    }
     return out;
   }
 
@@ -116,6 +132,9 @@ export class RequestTable {
   dropCaller(caller: string): void {
     const mine = this.byCaller.get(caller);
     if (!mine) return;
-    for (const entry of [...mine.values()]) this.complete(entry);
+    for (const entry of [...mine.values()]) {
+      this.complete(entry);
+      this.observer.callDropped(entry, 'abandoned');
+    }
   }
 }
