@@ -62,6 +62,7 @@ export type { ClusterOptions, NatsOptions } from './hub/federation/options';
 export { HubClient, HubChannel, HubGroup, HubStream } from './hub/client';
 export type {
   AddEventOptions,
+  CallContext,
   CallOptions,
   EventHandler,
   ExploredEvent,
