@@ -76,3 +76,26 @@ export type {
   ReceiveListener,
   StreamHandler,
 } from './hub/client';
+// -- HTTP gateway (issue 18) --
+export { HubGateway } from './gateway';
+export type {
+  ChannelRef,
+  CorsOptions,
+  DocBuilder,
+  FastifyLike,
+  FileHeader,
+  GatewayCounters,
+  GatewayEvents,
+  GatewayListenOptions,
+  GatewayOptions,
+  GatewaySource,
+  GatewayState,
+  MountHandler,
+  MountOptions,
+  PathContributor,
+  PathItem,
+  RouteContext,
+  RouteHandler,
+  RouteOptions,
+  ValidationIssue,
+} from './gateway';
