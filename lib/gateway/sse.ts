@@ -10,6 +10,7 @@
  *   event: end            the last event of a call stream: {"chunks": n}
  */
 import type * as http from 'node:http';
+import { SlowReaderGuard } from './bounded';
 
 /** The head of an SSE response. */
 export const SSE_HEADERS: http.OutgoingHttpHeaders = {
@@ -32,6 +33,7 @@ const PING = Buffer.from(':\n\n');
 export class SseWriter {
   private closed = false;
   private pingTimer: NodeJS.Timeout | undefined;
+  private readonly guard: SlowReaderGuard;
 
   /**
    * @param maxBuffer Unread bytes a reader may have before it is cut off.
@@ -40,10 +42,16 @@ export class SseWriter {
    */
   constructor(
     private readonly res: http.ServerResponse,
-    private readonly maxBuffer: number,
+    maxBuffer: number,
     keepAlive: number,
-    private readonly onCut?: () => void,
+    onCut?: () => void,
   ) {
+    this.guard = new SlowReaderGuard(() => res.writableLength, maxBuffer, () => {
+      if (this.closed) return;
+      this.stop();
+      res.destroy();
+      onCut?.();
+    });
     res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     if (keepAlive > 0) {
@@ -61,14 +69,8 @@ export class SseWriter {
   /** Writes bytes (an encoded frame, possibly shared with other readers). False if the reader is gone or was cut off. */
   write(frame: Buffer): boolean {
     if (this.closed) return false;
-    if (this.res.writableLength + frame.length > this.maxBuffer) {
-      this.stop();
-      this.res.destroy();
-      this.onCut?.();
-      return false;
-    }
     this.res.write(frame);
-    return true;
+    return this.guard.check();
   }
 
   /** Writes a last frame (if any) and ends the response. */

@@ -24,6 +24,7 @@ import { pipeIOError } from '../errors';
 import type { HubChannel } from '../hub/client/channel';
 import type { HubStream } from '../hub/client/stream';
 import type { GatewayContext } from './context';
+import { SlowReaderGuard } from './bounded';
 import { errorBody, httpError, statusOf } from './http-errors';
 import { toJson } from './json';
 
@@ -71,15 +72,16 @@ export function serveSocket(gw: GatewayContext, ws: WebSocket, ch: HubChannel, k
   const topics = new Map<string, () => void>();
   const max = gw.options.maxBufferedBytes;
   let open = true;
+  const guard = new SlowReaderGuard(() => ws.bufferedAmount, max, () => {
+    if (!open) return;
+    gw.counters.slowReadersCut++;
+    open = false;
+    ws.terminate();
+  });
   const send = (text: string): void => {
     if (!open) return;
-    if (ws.bufferedAmount + text.length > max) {
-      gw.counters.slowReadersCut++;
-      open = false;
-      ws.terminate();
-      return;
-    }
     ws.send(text);
+    guard.check();
   };
   ws.on('close', () => {
     open = false;
