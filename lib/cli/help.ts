@@ -9,6 +9,8 @@ const EXIT_CODES = `Exit codes:
   2  usage error        5  path is not a FIFO
 `;
 
+import { HTTP_OPTIONS_HELP } from './gateway-help';
+
 export const MAIN_HELP = `Usage: pipe-io-server <command> [options]
 
 Named-pipe (FIFO) message servers and plugins from the shell.
@@ -26,6 +28,7 @@ Commands:
   broadcast  broadcast JSON values to a hub channel
   listen     print what is broadcast in a hub channel
   explore    print the events, topics and members of a hub channel
+  gateway    serve a hub over HTTP: REST, SSE, WebSocket, files, OpenAPI
 
 Options:
   -h, --help     show help (also: pipe-io-server <command> --help)
@@ -122,6 +125,7 @@ Options:
       --lb-policy P         least-active (default) | round-robin
       --channel-policy P    terminate (default) | promote
       --error-policy P      ignore (default) | raise | broadcast
+${HTTP_OPTIONS_HELP}
   -q, --quiet               print nothing but errors
   -h, --help                show this help
 

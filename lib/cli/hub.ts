@@ -9,6 +9,8 @@ import type { HubOptions } from '../hub/server/options';
 import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { HUB_HELP } from './help';
 import { defaultHubSocket, parseHostPort } from './hub-address';
+import { HTTP_OPTIONS, startHttpGateway } from './gateway';
+import type { HubGateway } from '../gateway/gateway';
 
 function readFileOption(option: string, file: string): string {
   try {
@@ -35,6 +37,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       'channel-policy': { type: 'string' },
       'error-policy': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      ...HTTP_OPTIONS,
     },
     false,
   );
@@ -66,6 +69,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
     throw usageError('hub', err instanceof Error ? err.message : String(err));
   }
   hub.on('clientError', () => undefined);
+  let gateway: HubGateway | undefined;
   const say = (line: string): void => {
     if (!values['quiet']) io.stdout.write(`${line}\n`);
   };
@@ -81,6 +85,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       const addr = (await hub.listen({ host, port, ...(tls ? { tls } : {}) })) as { host: string; port: number };
       say(`hub ${hub.serverId} listening on ${tls ? 'tls' : 'tcp'}:${addr.host}:${addr.port}`);
     }
+    if (values['http'] !== undefined) gateway = await startHttpGateway('hub', { hub }, values, say);
   } catch (err) {
     await hub.stop();
     throw err;
@@ -94,6 +99,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  await gateway?.close();
   await hub.stop();
   say('hub stopped');
   return ExitCode.OK;

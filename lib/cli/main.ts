@@ -35,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   broadcast: lazy(() => import('./hub-pubsub'), (m) => m.runBroadcast),
   listen: lazy(() => import('./hub-pubsub'), (m) => m.runListen),
   explore: lazy(() => import('./hub-call'), (m) => m.runExplore),
+  gateway: lazy(() => import('./gateway'), (m) => m.runGateway),
 };
 
 /** Exit code for a library error reaching the top. */
