@@ -53,7 +53,9 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_LIMIT' // a bounded hub table or queue is full (calls in flight, channels, ...)
   | 'PIPEIO_ERR_INVALID_SIGNATURE' // a message on a password channel failed signature verification
   | 'PIPEIO_ERR_CHANNEL_TERMINATED' // the channel's owner left under channelPolicy 'terminate', or its password changed
-  | 'PIPEIO_ERR_FEDERATION'; // the NATS link of a federated hub failed
+  | 'PIPEIO_ERR_FEDERATION' // the NATS link of a federated hub failed
+  // HTTP gateway (lib/gateway)
+  | 'PIPEIO_ERR_VALIDATION'; // data failed the JSON Schema of its event (the issues are listed)
 
 export interface PipeIOErrorOptions {
   cause?: unknown;

@@ -62,6 +62,7 @@ export type { ClusterOptions, NatsOptions } from './hub/federation/options';
 export { HubClient, HubChannel, HubGroup, HubStream } from './hub/client';
 export type {
   AddEventOptions,
+  CallContext,
   CallOptions,
   EventHandler,
   ExploredEvent,
@@ -97,3 +98,26 @@ export type {
   HealthReport,
   HealthCheck,
 } from './metrics/types';
+// -- HTTP gateway (issue 18) --
+export { HubGateway } from './gateway';
+export type {
+  ChannelRef,
+  CorsOptions,
+  DocBuilder,
+  FastifyLike,
+  FileHeader,
+  GatewayCounters,
+  GatewayEvents,
+  GatewayListenOptions,
+  GatewayOptions,
+  GatewaySource,
+  GatewayState,
+  MountHandler,
+  MountOptions,
+  PathContributor,
+  PathItem,
+  RouteContext,
+  RouteHandler,
+  RouteOptions,
+  ValidationIssue,
+} from './gateway';

@@ -9,6 +9,8 @@ const EXIT_CODES = `Exit codes:
   2  usage error        5  path is not a FIFO
 `;
 
+import { HTTP_OPTIONS_HELP } from './gateway-help';
+
 export const MAIN_HELP = `Usage: pipe-io-server <command> [options]
 
 Named-pipe (FIFO) message servers and plugins from the shell.
@@ -27,6 +29,7 @@ Commands:
   listen     print what is broadcast in a hub channel
   explore    print the events, topics and members of a hub channel
   top        watch a hub's live figures (rates, latency, connections) in the terminal
+  gateway    serve a hub over HTTP: REST, SSE, WebSocket, files, OpenAPI
 
 Options:
   -h, --help     show help (also: pipe-io-server <command> --help)
@@ -123,8 +126,9 @@ Options:
       --lb-policy P         least-active (default) | round-robin
       --channel-policy P    terminate (default) | promote
       --error-policy P      ignore (default) | raise | broadcast
-      --http HOST:PORT      serve /metrics, /healthz, /readyz, /api/stats and the
-                            dashboard at / over HTTP (docs/observability.md)
+${HTTP_OPTIONS_HELP}
+                            (with hub: also /metrics, /healthz, /readyz, /api/stats
+                            and the dashboard at /; docs/observability.md)
       --dashboard-calls     let the dashboard call events (read-only otherwise)
   -q, --quiet               print nothing but errors
   -h, --help                show this help

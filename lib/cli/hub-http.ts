@@ -2,8 +2,8 @@
  * `pipe-io-server hub --http HOST:PORT`: one node:http server for all the
  * hub serves over HTTP. Its handlers form one chain (lib/dashboard/hub-http.ts
  * chainHandlers): the observability routes (/metrics, /healthz, /readyz,
- * /api/stats, the dashboard at /); a handler added to `extra` (the gateway's)
- * takes the paths these leave. The dashboard calls events and tails topics
+ * /api/stats, the dashboard at /) after the gateway's (lib/gateway), which
+ * passes on the paths it does not own. The dashboard calls events and tails topics
  * through a HubClient of its own, connected on first use to one of the hub's
  * listeners (a Unix socket or plain TCP first).
  */
@@ -13,7 +13,8 @@ import type { HubClientAddress } from '../hub/client/types';
 import type { Hub, HubAddress } from '../hub/server/hub';
 import { clientCalls } from '../dashboard/calls';
 import { chainHandlers, hubHttpHandler, serveHttp } from '../dashboard/hub-http';
-import type { HttpHandler } from '../metrics/http';
+import type { HubGateway } from '../gateway/gateway';
+import type { Authorize } from '../metrics/http';
 import { parseHostPort } from './hub-address';
 
 export interface HubHttpCliOptions {
@@ -23,8 +24,10 @@ export interface HubHttpCliOptions {
   tlsCert?: string;
   /** --dashboard-calls */
   allowCalls: boolean;
-  /** More handlers on the same server, after ours. */
-  extra?: HttpHandler[];
+  /** The gateway served on the same server: its routes first, then ours (its `authorize` guards ours too). */
+  gateway?: HubGateway;
+  /** Guards every route but /healthz and /readyz (`--token-file`). */
+  authorize?: Authorize;
 }
 
 /** The address the dashboard's client dials: a Unix socket or plain TCP first. */
@@ -49,13 +52,24 @@ export async function startHubHttp(hub: Hub, spec: string, options: HubHttpCliOp
     await client.connect();
     return client;
   });
-  const handler = chainHandlers(hubHttpHandler({ hub, calls, allowCalls: options.allowCalls }), ...(options.extra ?? []));
-  const served = await serveHttp(handler, { host, port });
+  const gateway = options.gateway;
+  const ours = hubHttpHandler({ hub, calls, allowCalls: options.allowCalls, authorize: options.authorize });
+  let served: Awaited<ReturnType<typeof serveHttp>>;
+  try {
+    if (gateway) await gateway.start();
+    served = await serveHttp(gateway ? chainHandlers((req, res, next) => void gateway.handle(req, res, next), ours) : ours, { host, port });
+  } catch (err) {
+    await gateway?.close();
+    await calls.close();
+    throw err;
+  }
+  gateway?.attach(served.server);
   const shown = served.host.includes(':') ? `[${served.host}]` : served.host;
   return {
     url: `http://${shown}:${served.port}/`,
     close: async () => {
       await calls.close();
+      await gateway?.close();
       await served.close();
     },
   };

@@ -9,7 +9,9 @@ import type { HubOptions } from '../hub/server/options';
 import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { HUB_HELP } from './help';
 import { defaultHubSocket, parseHostPort } from './hub-address';
+import { HTTP_OPTIONS, gatewayOptionsOf } from './gateway';
 import { startHubHttp } from './hub-http';
+import { HubGateway } from '../gateway/gateway';
 
 function readFileOption(option: string, file: string): string {
   try {
@@ -36,7 +38,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       'channel-policy': { type: 'string' },
       'error-policy': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
-      http: { type: 'string' },
+      ...HTTP_OPTIONS,
       'dashboard-calls': { type: 'boolean' },
     },
     false,
@@ -87,12 +89,23 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       say(`hub ${hub.serverId} listening on ${tls ? 'tls' : 'tcp'}:${addr.host}:${addr.port}`);
     }
     if (values['http'] !== undefined) {
+      // One HTTP server: the gateway's routes, then metrics, health and the dashboard.
+      const gatewayOptions = gatewayOptionsOf('hub', values);
+      let gateway: HubGateway;
+      try {
+        gateway = new HubGateway({ hub }, gatewayOptions);
+      } catch (err) {
+        throw usageError('hub', err instanceof Error ? err.message : String(err));
+      }
       http = await startHubHttp(hub, values['http'] as string, {
         secret: options.secret,
         tlsCert: cert !== undefined ? readFileOption('tls-cert', cert) : undefined,
         allowCalls: values['dashboard-calls'] === true,
+        gateway,
+        authorize: gatewayOptions.authorize,
       });
-      say(`hub ${hub.serverId} serving ${http.url} (metrics, health, dashboard)`);
+      say(`hub ${hub.serverId} serving ${http.url} (gateway, metrics, health, dashboard)`);
+      say(`gateway listening on ${http.url.replace(/\/$/, '')}`);
     }
   } catch (err) {
     await http?.close();

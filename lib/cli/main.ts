@@ -36,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   listen: lazy(() => import('./hub-pubsub'), (m) => m.runListen),
   explore: lazy(() => import('./hub-call'), (m) => m.runExplore),
   top: lazy(() => import('./top'), (m) => m.runTop),
+  gateway: lazy(() => import('./gateway'), (m) => m.runGateway),
 };
 
 /** Exit code for a library error reaching the top. */

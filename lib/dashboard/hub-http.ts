@@ -68,7 +68,7 @@ export interface ServeHttpOptions {
 /** Serves `handler` on a node:http server of its own; resolves once listening. */
 export async function serveHttp(handler: HttpHandler, options: ServeHttpOptions): Promise<{ server: http.Server; host: string; port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => handler(req, res));
-  server.requestTimeout = 30_000;
+  // Uploads through the gateway on the same server may take long: Node's default (300 s) bounds a request's body.
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -43,6 +43,9 @@ export interface ChannelHost extends ProviderHost, StreamHost {
   emitDropped(msg: HubMessage, reason: PipeIOError): void;
 }
 
+/** A `send` is one-way: nobody can cancel it. */
+const SEND_CONTEXT = { signal: new AbortController().signal };
+
 /** Replay errors that end the attempt (the others are refusals of one item, reported). */
 const LINK_FAILURES: ReadonlySet<string> = new Set([
   'PIPEIO_ERR_AUTH',
@@ -180,7 +183,7 @@ export class HubChannel {
     const requestId = randomUUID();
     const frame = this.envelope('call', event, data, requestId, false, key);
     return new Promise<HubMessage>((resolve, reject) => {
-      this.host.exchange(requestId, frame, responseHandlers(resolve, reject), this.callOptions(event, options));
+      this.host.exchange(requestId, frame, responseHandlers(resolve, reject), this.callOptions(event, options, requestId));
     });
   }
 
@@ -191,16 +194,17 @@ export class HubChannel {
       const key = await this.messageKey();
       const requestId = randomUUID();
       const frame = this.envelope('call', event, data, requestId, true, key);
-      return this.host.exchange(requestId, frame, stream, this.callOptions(event, options));
+      return this.host.exchange(requestId, frame, stream, this.callOptions(event, options, requestId));
     });
   }
 
-  private callOptions(event: string, options: CallOptions): PendingOptions {
+  private callOptions(event: string, options: CallOptions, requestId: string): PendingOptions {
     const timeout = options.timeout ?? this.host.callTimeout;
     if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
       throw new RangeError('options.timeout must be a positive number of milliseconds');
     }
-    return { timeout, signal: options.signal, label: `call ${this.name}:${event}` };
+    const onCancel = (): void => void this.host.sendFrame({ type: 'cancel', channel: this.name, event, request_id: requestId });
+    return { timeout, signal: options.signal, label: `call ${this.name}:${event}`, onCancel };
   }
 
   private envelope(type: 'call' | 'broadcast' | 'send', event: string, data: unknown, requestId: string | null, isStream: boolean, key: Buffer | undefined): Record<string, unknown> {
@@ -340,7 +344,7 @@ export class HubChannel {
     const event = typeof msg.event === 'string' ? msg.event : '';
     const run: ReceiveListener[] = [];
     const reg = this.events.get(event);
-    if (msg.type === 'send' && reg && !reg.isStream) run.push(reg.handler as EventHandler);
+    if (msg.type === 'send' && reg && !reg.isStream) run.push((m) => (reg.handler as EventHandler)(m, SEND_CONTEXT));
     const sub = msg.type === 'receive' && event.startsWith(SUBSCRIPTION_EVENT_PREFIX) && event.endsWith('.data')
       ? this.subscribed.get(event.slice(SUBSCRIPTION_EVENT_PREFIX.length, -'.data'.length))
       : undefined;

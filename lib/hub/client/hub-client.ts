@@ -25,7 +25,7 @@ import { HubChannel, type ChannelHost } from './channel';
 import { checkChannelName } from './names';
 import { checkAddress, resolveClientOptions, type ResolvedClientOptions } from './options';
 import { PendingTable, remoteError, errorText, responseHandlers } from './pending';
-import { serveCall } from './provider';
+import { cancelServing, serveCall } from './provider';
 import { isFatalReconnectError, ReconnectTimer } from './reconnect';
 import { dialHub, HubLink } from './transport';
 import type { HubClientAddress, HubClientEvents, HubClientOptions, HubClientState } from './types';
@@ -301,6 +301,9 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       case 'receive':
         if (ch) void ch.handleDelivery(msg, payload);
         return;
+      case 'cancel':
+        cancelServing(this.host, msg.sender_id, msg.request_id);
+        return;
       case 'channel_sync':
         ch?.handleSync(msg);
         return;
@@ -430,6 +433,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       pause: (holder) => client.link?.pause(holder),
       resume: (holder) => client.link?.resume(holder),
       reportError: (err) => client.reportError(err),
+      serving: new Map(),
       emitDropped: (msg, reason) => client.emit('dropped', msg, reason),
       exchange(requestId, frame, handlers, options) {
         if (options.signal?.aborted) {

@@ -5,6 +5,7 @@ export { HubGroup } from './group';
 export { HubStream } from './stream';
 export type {
   AddEventOptions,
+  CallContext,
   CallOptions,
   EventHandler,
   ExploredEvent,

@@ -27,6 +27,12 @@ export interface PendingOptions {
   signal?: AbortSignal;
   /** Words for error messages, e.g. `call math:add`. */
   label: string;
+  /**
+   * Tells the hub the caller gave up (a `cancel` frame): run when the entry
+   * ends by timeout, abort or {@link PendingEntry.cancel}, never after its
+   * answer or a dropped link.
+   */
+  onCancel?: () => void;
 }
 
 export class PendingEntry {
@@ -42,8 +48,10 @@ export class PendingEntry {
     this.armTimer();
     const { signal } = options;
     if (signal) {
-      this.abortListener = () =>
+      this.abortListener = () => {
         this.fail(pipeIOError('PIPEIO_ERR_ABORTED', `${options.label} aborted`, { cause: signal.reason }));
+        this.options.onCancel?.();
+      };
       signal.addEventListener('abort', this.abortListener, { once: true });
     }
   }
@@ -53,10 +61,17 @@ export class PendingEntry {
     if (this.timer) clearTimeout(this.timer);
     const ms = this.options.timeout;
     if (ms === undefined) return;
-    this.timer = setTimeout(
-      () => this.fail(pipeIOError('PIPEIO_ERR_TIMEOUT', `${this.options.label} timed out after ${ms} ms`)),
-      ms,
-    );
+    this.timer = setTimeout(() => {
+      this.fail(pipeIOError('PIPEIO_ERR_TIMEOUT', `${this.options.label} timed out after ${ms} ms`));
+      this.options.onCancel?.();
+    }, ms);
+  }
+
+  /** The caller stops waiting (a stream left early): removes the entry and tells the hub. No-op once answered. */
+  cancel(): void {
+    if (!this.table.has(this)) return;
+    this.dispose();
+    this.options.onCancel?.();
   }
 
   /** Removes the entry and its timer and listener. Idempotent. */

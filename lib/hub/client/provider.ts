@@ -33,6 +33,14 @@ export interface ProviderHost {
   sendFrame(frame: object): boolean;
   drained(): Promise<void>;
   reportError(err: PipeIOError): void;
+  /** Calls being served, by `caller NUL request_id`: a `cancel` from the hub aborts one. */
+  readonly serving: Map<string, AbortController>;
+}
+
+/** Aborts the call `requestId` of `callerId` being served, if any (the hub's `cancel`). */
+export function cancelServing(host: ProviderHost, callerId: unknown, requestId: unknown): void {
+  if (typeof requestId !== 'string') return;
+  host.serving.get(`${String(callerId)}\u0000${requestId}`)?.abort();
 }
 
 const ASYNC_GENERATOR_PROTO = Object.getPrototypeOf(async function* () {
@@ -53,7 +61,7 @@ function messageOf(err: unknown): string {
  * Answers one incoming `call`. Never throws: every failure becomes an error
  * response (unless the call carries no request id, comm-ipc's fire-and-forget).
  *
- * @param key The channel's message key, if it has a password: non-stream
+ * @param keyBuf The channel's message key, if it has a password: non-stream
  *   calls must carry a valid signature (comm-ipc does not check streams).
  * @param payload The call's raw payload, for a type-exact signature check.
  */
@@ -62,11 +70,33 @@ export async function serveCall(
   channel: string,
   reg: Registration | undefined,
   msg: HubMessage,
-  key: Buffer | undefined,
+  keyBuf: Buffer | undefined,
   payload?: Buffer,
 ): Promise<void> {
   const requestId = msg.request_id;
   if (typeof requestId !== 'string' || requestId === '') return;
+  const key = `${String(msg.sender_id)}\u0000${requestId}`;
+  const controller = new AbortController();
+  host.serving.set(key, controller);
+  try {
+    await serve(host, channel, reg, msg, requestId, controller.signal, payload, keyBuf);
+  } finally {
+    if (host.serving.get(key) === controller) host.serving.delete(key);
+  }
+}
+
+async function serve(
+  host: ProviderHost,
+  channel: string,
+  reg: Registration | undefined,
+  msg: HubMessage,
+  requestId: string | undefined,
+  signal: AbortSignal,
+  payload: Buffer | undefined,
+  key: Buffer | undefined,
+): Promise<void> {
+  if (requestId === undefined) return;
+  const context = { signal };
   const generation = host.generation;
   const base = { type: 'response', request_id: requestId, target_id: msg.sender_id ?? null };
   const reply = (fields: object): boolean =>
@@ -82,7 +112,7 @@ export async function serveCall(
       return;
     }
     try {
-      const result = await (reg.handler as EventHandler)(msg);
+      const result = await (reg.handler as EventHandler)(msg, context);
       reply({ data: result === undefined ? null : result, is_final: true });
     } catch (err) {
       reply({ error: messageOf(err) });
@@ -110,13 +140,22 @@ export async function serveCall(
     return host.sendFrame(frame);
   };
   try {
-    const iterable = (reg.handler as StreamHandler)(msg);
+    const iterable = (reg.handler as StreamHandler)(msg, context);
     if (iterable === null || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
       throw new TypeError(`the stream handler of ${channel}:${reg.event} did not return an async iterable`);
     }
-    for await (const value of iterable) {
-      if (host.generation !== generation) return; // the link dropped: nobody waits for the rest
-      if (!chunk(value, false)) await host.drained();
+    const it = iterable[Symbol.asyncIterator]();
+    const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+    for (;;) {
+      const step = signal.aborted ? undefined : await Promise.race([it.next(), aborted]);
+      if (step === undefined || host.generation !== generation) {
+        // Cancelled, or the link dropped: nobody waits for the rest. The generator's finally runs
+        // once its pending step settles.
+        void Promise.resolve(it.return?.()).catch(() => undefined);
+        return;
+      }
+      if (step.done) break;
+      if (!chunk(step.value, false)) await host.drained();
     }
     chunk(null, true);
   } catch (err) {

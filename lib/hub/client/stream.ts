@@ -48,7 +48,7 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
   ) {
     this.started = start(this).then(
       (entry) => {
-        if (this.finished) entry.dispose();
+        if (this.finished) entry.cancel();
         else this.entry = entry;
       },
       (err: PipeIOError) => {
@@ -112,7 +112,11 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
     return { done: false, value: item.msg };
   }
 
-  /** Stops listening; chunks still on their way are dropped (comm-ipc has no cancel). */
+  /**
+   * Stops listening; chunks still on their way are dropped. The hub is sent a
+   * `cancel` (our hub tells the provider, whose generator is returned; a
+   * comm-ipc hub ignores it, as comm-ipc has no cancel).
+   */
   async return(): Promise<IteratorResult<HubMessage>> {
     await this.started;
     this.startError = undefined;
@@ -149,7 +153,7 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
   /** Nobody read for stallTimeout ms: give the link back, fail this stream. */
   private stalled(): void {
     this.stallTimer = undefined;
-    this.entry?.dispose();
+    this.entry?.cancel();
     this.queue.length = 0;
     this.queue.push({
       err: pipeIOError('PIPEIO_ERR_LIMIT', `stream consumer read nothing for ${this.host.stallTimeout} ms with ${this.highWaterMark} chunks queued`),
@@ -160,7 +164,7 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
   private finish(): void {
     if (!this.finished) {
       this.finished = true;
-      this.entry?.dispose();
+      this.entry?.cancel(); // no-op after the last frame; otherwise the provider is told to stop
     }
     this.queue.length = 0;
     if (this.paused) this.unpause();

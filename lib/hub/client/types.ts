@@ -75,10 +75,20 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What a provider's handler gets beside the message. */
+export interface CallContext {
+  /**
+   * Aborted when the caller gives up (a `cancel` from our hub: the caller
+   * left a stream early, aborted or timed out). A stream's generator is also
+   * returned (its `finally` runs) at its next `yield`.
+   */
+  readonly signal: AbortSignal;
+}
+
 /** A provider of a plain event: returns (or resolves to) the response data, or throws. */
-export type EventHandler = (msg: HubMessage) => unknown;
+export type EventHandler = (msg: HubMessage, context: CallContext) => unknown;
 /** A provider of a streaming event: yields chunks. */
-export type StreamHandler = (msg: HubMessage) => AsyncIterable<unknown>;
+export type StreamHandler = (msg: HubMessage, context: CallContext) => AsyncIterable<unknown>;
 /** A listener for broadcasts, sends and pushes. */
 export type ReceiveListener = (msg: HubMessage) => unknown;
 

@@ -26,6 +26,7 @@ export const CLIENT_TYPES = [
   'list_members',
   'announce_remote',
   'forget_remote',
+  'cancel', // beyond comm-ipc: the caller gives up a call (lib/hub/server/handle-cancel.ts)
 ] as const;
 export type ClientMessageType = (typeof CLIENT_TYPES)[number];
 
@@ -43,6 +44,7 @@ export const SERVER_TYPES = [
   'broadcast',
   'send',
   'receive',
+  'cancel', // beyond comm-ipc: to a provider, the caller gave up (comm-ipc clients ignore unknown types)
 ] as const;
 export type ServerMessageType = (typeof SERVER_TYPES)[number];
 

@@ -30,6 +30,7 @@ import { handleCall, handleResponse, handleBroadcast, handleSend } from './handl
 import { handleAddSubscription, handleRemoveSubscription, handleSubscribe, handleUnsubscribe, handlePublish } from './handle-pubsub';
 import { handleAnnounceRemote, handleForgetRemote, handleListMembers } from './handle-bridge';
 import { cleanupClient, restoreBridge } from './cleanup';
+import { handleCancel } from './handle-cancel';
 
 export type ChannelPolicy = 'terminate' | 'promote';
 export type ErrorPolicy = 'ignore' | 'raise' | 'broadcast';
@@ -87,6 +88,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['list_members', route(handleListMembers)],
   ['announce_remote', route(handleAnnounceRemote)],
   ['forget_remote', route(handleForgetRemote)],
+  ['cancel', route(handleCancel)],
 ]);
 
 /** Unix seconds, an integer (CommData requires one). */
