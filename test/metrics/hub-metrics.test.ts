@@ -40,7 +40,7 @@ describe('hub metrics', function () {
       expect(calls('plug', 'hang', 'timeout')).to.equal(1);
       expect(calls('plug', 'crash', 'provider_gone')).to.equal(1);
       expect(calls('vault', 'open', 'refused')).to.equal(1);
-      expect(calls('math', 'slow', 'abandoned')).to.equal(1);
+      expect(calls('math', 'slow', 'abandoned')).to.equal(2); // the leaver's and the cancelled one
       expect(calls('math', 'slow', 'provider_gone')).to.equal(1);
       expect(calls('math', 'add', 'remote_error')).to.equal(undefined); // zero series are left out
       expect(valueOf(p, 'pipeio_hub_streams_total', { channel: 'math', event: 'count', outcome: 'ok' })).to.equal(1);

@@ -109,6 +109,12 @@ export async function runScenario(hubOptions: HubOptions = {}): Promise<Scenario
     await waitFor(() => fx.hub.stats().pendingCalls === 1, 'the leaver call in flight');
     leaver.close();
     await waitFor(() => fx.hub.stats().pendingCalls === 0, 'the leaver call dropped');
+    // abandoned too: a caller cancels its call (beyond comm-ipc)
+    const canceller = await raw('canceller');
+    canceller.send({ type: 'call', channel: 'math', event: 'slow', request_id: 'c1', data: null });
+    await waitFor(() => fx.hub.stats().pendingCalls === 1, 'the cancelled call in flight');
+    canceller.send({ type: 'cancel', request_id: 'c1' });
+    await waitFor(() => fx.hub.stats().pendingCalls === 0, 'the call cancelled');
     const gone = code(m.call('slow', {}));
     await waitFor(() => fx.hub.stats().pendingCalls === 1, 'the slow call in flight');
     rawProv.socket.destroy();

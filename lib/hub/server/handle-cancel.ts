@@ -19,6 +19,7 @@ export function handleCancel(core: HubCore, from: Endpoint, frame: HubFrame): vo
   const call = core.requests.peek(from.id, rid);
   if (!call) return;
   core.requests.complete(call);
+  core.observer.callDropped(call, 'abandoned');
   const provider = core.clients.get(call.provider);
   // In-process members (hub plugins) take calls decoded and have no cancel; remote ones are left to finish.
   if (!provider || !provider.local || provider.deliverCall || core.quiet) return;
