@@ -75,3 +75,19 @@ export type {
   ReceiveListener,
   StreamHandler,
 } from './hub/client';
+// -- typed events: schemas (issue 17) --
+export { compileSchema, jsonSchema, isStandardSchema, hasStandardJsonSchema, validationError, formatPath } from './schema';
+export type {
+  CompiledSchema,
+  InferInput,
+  InferOutput,
+  JsonSchema,
+  JsonSchemaValidator,
+  SchemaInput,
+  SchemaIssue,
+  StandardJSONSchemaV1,
+  StandardSchemaV1,
+  StandardSchemaWithJson,
+  StandardTypedV1,
+  ValidationResult,
+} from './schema';
