@@ -424,6 +424,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       callTimeout: o.callTimeout,
       requestTimeout: o.requestTimeout,
       streamHighWaterMark: o.streamHighWaterMark,
+      validateReceived: o.validateReceived,
       stallTimeout: o.idleTimeout,
       sendFrame: (frame) => (client.ready && client.link ? client.link.send(frame) : false),
       drained: () => client.link?.drained() ?? Promise.resolve(),

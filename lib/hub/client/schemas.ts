@@ -53,6 +53,11 @@ export class RemoteSchemas {
     });
   }
 
+  /** What a member announced for `name` (an event or a subscription), if anything. */
+  lookup(name: string): { stype: 'event' | 'subscription'; owner: string; parameters: unknown; returns: unknown } | undefined {
+    return this.entries.get(name);
+  }
+
   /** The explore() view: remote entries, overridden by our own registrations and declarations. */
   explore(me: string, own: Iterable<Registration>, declared: ReadonlyMap<string, unknown>): ExploreResult {
     const out: ExploreResult = { events: {}, subscriptions: {} };
