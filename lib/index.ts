@@ -73,6 +73,7 @@ export type {
   HubClientState,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './hub/client';
 // -- typed events: schemas (issue 17) --
@@ -91,3 +92,24 @@ export type {
   StandardTypedV1,
   ValidationResult,
 } from './schema';
+// -- typed events: contracts, typed channel, declarative app (issue 17) --
+export { defineContract, typedChannel, implement, TypedChannel, TypedApp } from './typed';
+export type {
+  CallName,
+  ContractHandlers,
+  ContractSpec,
+  EventImpl,
+  EventName,
+  EventSchemaView,
+  EventSpec,
+  ParamsInput,
+  ParamsOutput,
+  PayloadInput,
+  PayloadOutput,
+  ReturnsInput,
+  ReturnsOutput,
+  StreamName,
+  TopicName,
+  TopicSchemaView,
+  TopicSpec,
+} from './typed';

@@ -29,6 +29,7 @@ import type {
   ExploreResult,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './types';
 
@@ -64,6 +65,8 @@ export class HubChannel {
   private readonly generic = new Set<ReceiveListener>();
   private readonly declared = new Map<string, unknown>();
   private readonly topicChecks = new Map<string, CompiledSchema>();
+  /** Subscription listeners that validate with their own schema (announced schemas are then not used). */
+  private readonly selfChecked = new WeakSet<ReceiveListener>();
   private readonly subscribed = new Map<string, ReceiveListener>();
   private readonly schemas = new RemoteSchemas();
 
@@ -327,10 +330,17 @@ export class HubChannel {
     await this.host.sendOneWay({ type: 'publish', channel: this.name, sub_name: name, data: data === undefined ? null : data });
   }
 
-  /** Subscribes to topic `name`; `listener` gets each publication (`msg.data`). Replaces an earlier listener. */
-  async subscribe(name: string, listener: ReceiveListener): Promise<void> {
+  /**
+   * Subscribes to topic `name`; `listener` gets each publication (`msg.data`).
+   * Replaces an earlier listener. With `options.schema` (Standard Schema or
+   * JSON Schema), each publication is validated and parsed first; one that
+   * does not fit is dropped and reported ('dropped', PIPEIO_ERR_VALIDATION).
+   */
+  async subscribe(name: string, listener: ReceiveListener, options: { schema?: SchemaInput | null } = {}): Promise<void> {
     checkName(name, 'subscription');
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    const check = compileOption(options.schema);
+    if (check) listener = this.parsedListener(name, listener, check);
     // Listening before the hub confirms: a publication may follow the confirmation in the same read.
     const previous = this.subscribed.get(name);
     this.subscribed.set(name, listener);
@@ -347,6 +357,23 @@ export class HubChannel {
     }
   }
 
+  private parsedListener(topic: string, listener: ReceiveListener, schema: CompiledSchema): ReceiveListener {
+    const label = `invalid publication on ${this.name}:${topic}`;
+    const parsed = async (msg: HubMessage): Promise<unknown> => {
+      try {
+        let data = checked(schema, msg.data ?? null, msg.sender_id ? `${label} from ${msg.sender_id}` : label);
+        if (data instanceof Promise) data = await data;
+        msg.data = data;
+      } catch (err) {
+        this.host.emitDropped(msg, err as PipeIOError);
+        return undefined;
+      }
+      return listener(msg);
+    };
+    this.selfChecked.add(parsed);
+    return parsed;
+  }
+
   async unsubscribe(name: string): Promise<void> {
     checkName(name, 'subscription');
     this.subscribed.delete(name);
@@ -360,6 +387,23 @@ export class HubChannel {
   /** Events and subscriptions known on this channel: own registrations, channel_sync, metadata_update. */
   async explore(): Promise<ExploreResult> {
     return this.schemas.explore(this.host.clientId, this.events.values(), this.declared);
+  }
+
+  /**
+   * The schemas of one event or subscription (comm-ipc's `get_schema`): own
+   * registrations and declarations first, then what other members announced
+   * (channel_sync, metadata_update), the JSON Schemas unchanged. Undefined
+   * for a name nobody announced. No round trip.
+   */
+  schema(name: string): SchemaInfo | undefined {
+    checkName(name, 'name');
+    const own = this.events.get(name);
+    if (own) return { type: 'event', owner: this.host.clientId, is_stream: own.isStream, is_group: own.isGroup, parameters: own.parameters, returns: own.returns };
+    if (this.declared.has(name)) return { type: 'subscription', owner: this.host.clientId, returns: this.declared.get(name) };
+    const e = this.schemas.lookup(name);
+    if (!e) return undefined;
+    if (e.stype === 'subscription') return { type: 'subscription', owner: e.owner, returns: e.returns };
+    return { type: 'event', owner: e.owner, is_stream: e.isStream, is_group: e.isGroup, parameters: e.parameters, returns: e.returns };
   }
 
   /** The channel's members as the hub lists them (owner first). */
@@ -396,7 +440,7 @@ export class HubChannel {
     const sub = msg.type === 'receive' && event.startsWith(SUBSCRIPTION_EVENT_PREFIX) && event.endsWith('.data')
       ? this.subscribed.get(event.slice(SUBSCRIPTION_EVENT_PREFIX.length, -'.data'.length))
       : undefined;
-    if (sub && this.host.validateReceived && !this.receivedPublication(msg, event)) return;
+    if (sub && this.host.validateReceived && !this.selfChecked.has(sub) && !this.receivedPublication(msg, event)) return;
     if (sub) run.push(sub);
     run.push(...(this.listeners.get(event) ?? []), ...this.generic);
     for (const listener of run) {

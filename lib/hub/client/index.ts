@@ -16,5 +16,6 @@ export type {
   HubClientState,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './types';

@@ -125,6 +125,14 @@ export interface ExploreResult {
   subscriptions: Record<string, ExploredSubscription>;
 }
 
+/**
+ * What `schema(name)` tells of an event or a subscription (comm-ipc's
+ * `get_schema`): the JSON Schemas as announced, unchanged.
+ */
+export type SchemaInfo =
+  | { type: 'event'; owner: string; is_stream: boolean; is_group: boolean; parameters: unknown; returns: unknown }
+  | { type: 'subscription'; owner: string; returns: unknown };
+
 /** An entry of listMembers(). */
 export interface HubMember {
   id: string;
