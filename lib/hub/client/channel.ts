@@ -13,7 +13,7 @@ import { pipeIOError, type PipeIOError } from '../../errors';
 import { SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
 import { channelProof, deriveMessageKey } from '../security/signing';
 import { compileSchema, type CompiledSchema } from '../../schema/compile';
-import { checked, checkedHandler, checkReceived, compileOption, wireSchema } from './checked';
+import { checked, checkedHandler, checkReceived, compileOption, namedRefusal, wireSchema } from './checked';
 import { HubGroup } from './group';
 import { checkEventName, checkName } from './names';
 import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
@@ -193,7 +193,8 @@ export class HubChannel {
     const requestId = randomUUID();
     const frame = this.envelope('call', event, data, requestId, false, key);
     const res = await new Promise<HubMessage>((resolve, reject) => {
-      this.host.exchange(requestId, frame, responseHandlers(resolve, reject), this.callOptions(event, options));
+      const refused = (err: PipeIOError): void => reject(namedRefusal(err, `call ${this.name}:${event}`));
+      this.host.exchange(requestId, frame, responseHandlers(resolve, refused), this.callOptions(event, options));
     });
     if (!this.host.validateReceived) return res;
     const schema = this.announced(event, 'event');

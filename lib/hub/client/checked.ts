@@ -13,7 +13,7 @@
  * an error response carrying `code` and `issues` (extra keys comm-ipc
  * ignores). Unvalidated events are not wrapped: they cost nothing.
  */
-import type { PipeIOError } from '../../errors';
+import { pipeIOError, type PipeIOError } from '../../errors';
 import { compileSchema, type CompiledSchema, type SchemaInput } from '../../schema/compile';
 import { validationError, type ValidationResult } from '../../schema/issues';
 import type { JsonSchema } from '../../schema/json-schema';
@@ -113,4 +113,14 @@ export function checkReceived(msg: HubMessage, schema: CompiledSchema, label: st
   if (r instanceof Promise) throw new TypeError('announced schemas are JSON Schemas: validated synchronously');
   msg.data = unwrap(r, label);
   return msg;
+}
+
+/**
+ * A provider's refusal whose text does not name the event (pydantic's
+ * "1 validation error for AddParams ...") gets `label` in front, so the log
+ * line says which call it was; other errors pass unchanged.
+ */
+export function namedRefusal(err: PipeIOError, label: string): PipeIOError {
+  if (err.code !== 'PIPEIO_ERR_VALIDATION' || err.remoteMessage === undefined || err.message.includes(label.slice(label.indexOf(' ') + 1))) return err;
+  return pipeIOError(err.code, `${label}: ${err.message}`, { remoteMessage: err.remoteMessage, issues: err.issues, cause: err });
 }
