@@ -51,31 +51,42 @@ const CANONICAL_CACHE_SIZE = 1000;
 const byIdentity = new WeakMap<object, JsonSchemaValidator>();
 const validators = new WeakSet<object>();
 const byText = new Map<string, JsonSchemaValidator>();
-const instances = new Map<Draft, AjvCore>();
+const instances = new Map<Draft, { ajv: AjvCore; compiles: number }>();
+/**
+ * Compiles one ajv instance serves before a fresh one takes over. An ajv
+ * instance keeps every function it ever compiled in its code scope, even
+ * after removeSchema(); retiring it lets the garbage collector take what
+ * no validator uses any more (measured: without this, 10,000 compiled
+ * schemas stay in memory after their validators are gone).
+ */
+const COMPILES_PER_INSTANCE = 256;
 
-function ajvFor(draft: Draft): AjvCore {
-  let ajv = instances.get(draft);
-  if (!ajv) {
+function ajvFor(draft: Draft, compiling = false): AjvCore {
+  let entry = instances.get(draft);
+  if (!entry || (compiling && entry.compiles >= COMPILES_PER_INSTANCE)) {
     // Loaded on first use: ajv costs ~70 ms to load and most programs never compile a JSON Schema.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Ctor = (draft === '2020-12' ? require('ajv/dist/2020') : require('ajv')).default as new (o: object) => AjvCore;
-    ajv = new Ctor({
+    const ajv = new Ctor({
       strict: false, // unknown keywords (pydantic's "discriminator", vendor "x-" keys) are annotations
       allErrors: false, // stop at the first issue: bounded work and memory on huge bad values
       validateFormats: false,
       logger: false,
       code: { source: false },
     });
-    instances.set(draft, ajv);
+    entry = { ajv, compiles: 0 };
+    instances.set(draft, entry);
   }
-  return ajv;
+  if (compiling) entry.compiles++;
+  return entry.ajv;
 }
 
 function schemaError(message: string, cause?: unknown): PipeIOError {
   return pipeIOError('PIPEIO_ERR_SCHEMA', message, cause === undefined ? undefined : { cause });
 }
 
-function compile(ajv: AjvCore, schema: JsonSchema): ValidateFn {
+function compile(draft: Draft, schema: JsonSchema): ValidateFn {
+  const ajv = ajvFor(draft, true);
   try {
     return ajv.compile(schema as object) as ValidateFn;
   } catch (err) {
@@ -92,10 +103,9 @@ function compile(ajv: AjvCore, schema: JsonSchema): ValidateFn {
 const TOO_DEEP = 'value nests too deeply (or is cyclic) to validate';
 
 function makeValidator<T>(schema: JsonSchema, draft: Draft, compileNow: boolean): JsonSchemaValidator<T> {
-  const ajv = ajvFor(draft);
-  let fn: ValidateFn | undefined = compileNow ? compile(ajv, schema) : undefined;
+  let fn: ValidateFn | undefined = compileNow ? compile(draft, schema) : undefined;
   const validate = (value: unknown): ValidationResult<T> => {
-    fn ??= compile(ajv, schema);
+    fn ??= compile(draft, schema);
     let ok: boolean;
     try {
       ok = fn(value);
