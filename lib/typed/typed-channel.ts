@@ -66,6 +66,12 @@ interface Prepared {
   readonly label: string;
   readonly params: CompiledSchema | null;
   readonly returns: CompiledSchema | null;
+  /** Words of a refusal of outgoing data (made only on failure). */
+  readonly paramsLabel: () => string;
+}
+
+function from(msg: HubMessage): string {
+  return msg.sender_id ? ` from ${msg.sender_id}` : '';
 }
 
 function compiled(schema: unknown): CompiledSchema | null {
@@ -91,7 +97,8 @@ export class TypedChannel<C extends ContractSpec> {
     if (!p) {
       const spec = eventSpec(this.contract, name);
       const wire = wireName(name, spec);
-      p = { wire, label: `${this.channel.name}:${wire}`, params: compiled(spec.parameters), returns: compiled(spec.returns) };
+      const label = `${this.channel.name}:${wire}`;
+      p = { wire, label, params: compiled(spec.parameters), returns: compiled(spec.returns), paramsLabel: () => `invalid parameters of ${label}` };
       this.prepared.set(name, p);
     }
     return p;
@@ -106,10 +113,14 @@ export class TypedChannel<C extends ContractSpec> {
   async call<K extends CallName<C>>(event: K, ...args: DataArgs<ParamsInput<C, K>>): Promise<ReturnsOutput<C, K>> {
     const p = this.event(event);
     const [data, options] = args;
-    if (p.params) await checked(p.params, data ?? null, `invalid parameters of ${p.label}`);
+    if (p.params) {
+      const ok = checked(p.params, data ?? null, p.paramsLabel);
+      if (ok instanceof Promise) await ok;
+    }
     const res = await this.channel.call(p.wire, data, options);
     if (!p.returns) return res.data as ReturnsOutput<C, K>;
-    return (await checked(p.returns, res.data ?? null, `invalid result of ${p.label}${res.sender_id ? ` from ${res.sender_id}` : ''}`)) as ReturnsOutput<C, K>;
+    const out = checked(p.returns, res.data ?? null, () => `invalid result of ${p.label}${from(res)}`);
+    return (out instanceof Promise ? await out : out) as ReturnsOutput<C, K>;
   }
 
   /**
@@ -122,11 +133,11 @@ export class TypedChannel<C extends ContractSpec> {
     const [data, options] = args;
     const channel = this.channel;
     return (async function* typedStream(): AsyncGenerator<ReturnsOutput<C, K>, void, undefined> {
-      if (p.params) await checked(p.params, data ?? null, `invalid parameters of ${p.label}`);
+      if (p.params) await checked(p.params, data ?? null, p.paramsLabel);
       let i = 0;
       for await (const msg of channel.stream(p.wire, data, options)) {
-        const label = `invalid chunk ${i++} of ${p.label}${msg.sender_id ? ` from ${msg.sender_id}` : ''}`;
-        yield (p.returns ? await checked(p.returns, msg.data ?? null, label) : msg.data) as ReturnsOutput<C, K>;
+        const n = i++;
+        yield (p.returns ? await checked(p.returns, msg.data ?? null, () => `invalid chunk ${n} of ${p.label}${from(msg)}`) : msg.data) as ReturnsOutput<C, K>;
       }
     })();
   }
@@ -134,7 +145,7 @@ export class TypedChannel<C extends ContractSpec> {
   /** Sends data to one provider of a plain event (no reply), checked against its `parameters` first. */
   async send<K extends CallName<C>>(event: K, data: ParamsInput<C, K>): Promise<void> {
     const p = this.event(event);
-    if (p.params) await checked(p.params, data ?? null, `invalid parameters of ${p.label}`);
+    if (p.params) await checked(p.params, data ?? null, p.paramsLabel);
     await this.channel.send(p.wire, data);
   }
 

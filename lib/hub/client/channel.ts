@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { pipeIOError, type PipeIOError } from '../../errors';
 import { SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
 import { channelProof, deriveMessageKey } from '../security/signing';
-import { compileSchema, type CompiledSchema } from '../../schema/compile';
-import { checked, checkedHandler, checkReceived, compileOption, namedRefusal, wireSchema } from './checked';
+import type { CompiledSchema } from '../../schema/compile';
+import { checked, checkedHandler, checkReceived, compileAnnounced, compileOption, namedRefusal, parsedPublications, wireSchema } from './checked';
 import { HubGroup } from './group';
 import { checkEventName, checkName } from './names';
 import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
@@ -211,12 +211,7 @@ export class HubChannel {
     const own = stype === 'event' ? this.events.get(name)?.returns : this.declared.get(name);
     const remote = this.schemas.lookup(name);
     const entry = own !== undefined ? { owner: this.host.clientId, returns: own } : remote?.stype === stype ? remote : undefined;
-    if (!entry || entry.returns === null || entry.returns === undefined) return undefined;
-    try {
-      return { compiled: compileSchema(entry.returns as never), owner: entry.owner };
-    } catch (err) {
-      throw pipeIOError('PIPEIO_ERR_SCHEMA', `the schema ${entry.owner} announced for ${this.name}:${name} cannot be used: ${(err as Error).message}`, { cause: err });
-    }
+    return compileAnnounced(entry, `${this.name}:${name}`);
   }
 
   /** Calls a streaming `event`; iterate the result for its chunks (each a whole envelope). */
@@ -359,18 +354,7 @@ export class HubChannel {
   }
 
   private parsedListener(topic: string, listener: ReceiveListener, schema: CompiledSchema): ReceiveListener {
-    const label = `invalid publication on ${this.name}:${topic}`;
-    const parsed = async (msg: HubMessage): Promise<unknown> => {
-      try {
-        let data = checked(schema, msg.data ?? null, msg.sender_id ? `${label} from ${msg.sender_id}` : label);
-        if (data instanceof Promise) data = await data;
-        msg.data = data;
-      } catch (err) {
-        this.host.emitDropped(msg, err as PipeIOError);
-        return undefined;
-      }
-      return listener(msg);
-    };
+    const parsed = parsedPublications(`invalid publication on ${this.name}:${topic}`, listener, schema, (msg, err) => this.host.emitDropped(msg, err));
     this.selfChecked.add(parsed);
     return parsed;
   }

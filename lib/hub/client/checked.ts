@@ -30,28 +30,26 @@ export function wireSchema(compiled: CompiledSchema | null): JsonSchema | null {
   return compiled ? compiled.jsonSchema : null;
 }
 
-/** Validates `value`; resolves with the parsed value or throws PIPEIO_ERR_VALIDATION named by `label`. */
-export function checked(schema: CompiledSchema, value: unknown, label: string): unknown {
+/**
+ * Validates `value`: the parsed value (or a promise of it, for an
+ * asynchronous Standard Schema), or throws PIPEIO_ERR_VALIDATION named by
+ * `label` (a function, so that the words are only made on failure).
+ */
+export function checked(schema: CompiledSchema, value: unknown, label: string | (() => string)): unknown {
   const r = schema.validate(value);
   if (r instanceof Promise) return r.then((res) => unwrap(res, label));
   return unwrap(r, label);
 }
 
-function unwrap(r: ValidationResult<unknown>, label: string): unknown {
-  if (!r.ok) throw validationError(label, r.issues);
+function unwrap(r: ValidationResult<unknown>, label: string | (() => string)): unknown {
+  if (!r.ok) throw validationError(typeof label === 'string' ? label : label(), r.issues);
   return r.value;
-}
-
-async function parsedCall(msg: HubMessage, params: CompiledSchema | null, label: string): Promise<void> {
-  if (!params) return;
-  let data = checked(params, msg.data ?? null, `invalid parameters of ${label}`);
-  if (data instanceof Promise) data = await data;
-  msg.data = data; // the handler gets the schema's output (a fresh decode: nobody else holds this message)
 }
 
 /**
  * The handler a channel registers for an event with schemas (the handler
- * itself when there are none).
+ * itself when there are none). Synchronous schemas add no promise: the
+ * wrapper returns what the handler returns, checked.
  *
  * @param label `channel:event`, for error messages.
  */
@@ -63,10 +61,24 @@ export function checkedHandler(
   label: string,
 ): EventHandler | StreamHandler {
   if (!params && !returns) return handler;
+  const paramsLabel = (): string => `invalid parameters of ${label}`;
+  /** Parses msg.data in place (the handler gets the schema's output; a fresh decode: nobody else holds it). */
+  const parse = (msg: HubMessage): Promise<void> | undefined => {
+    if (!params) return undefined;
+    const data = checked(params, msg.data ?? null, paramsLabel);
+    if (data instanceof Promise) {
+      return data.then((d) => {
+        msg.data = d;
+      });
+    }
+    msg.data = data;
+    return undefined;
+  };
   if (isStream) {
     const stream = handler as StreamHandler;
     return async function* checkedStream(msg: HubMessage): AsyncGenerator<unknown> {
-      await parsedCall(msg, params, label);
+      const pending = parse(msg);
+      if (pending) await pending;
       const iterable = stream(msg);
       if (iterable === null || typeof (iterable as AsyncIterable<unknown>)?.[Symbol.asyncIterator] !== 'function') {
         throw new TypeError(`the stream handler of ${label} did not return an async iterable`);
@@ -74,7 +86,8 @@ export function checkedHandler(
       let i = 0;
       for await (const chunk of iterable) {
         if (returns) {
-          const r = checked(returns, chunk ?? null, `invalid chunk ${i} of ${label}`);
+          const n = i;
+          const r = checked(returns, chunk ?? null, () => `invalid chunk ${n} of ${label}`);
           if (r instanceof Promise) await r;
         }
         i++;
@@ -83,14 +96,17 @@ export function checkedHandler(
     };
   }
   const plain = handler as EventHandler;
-  return async (msg: HubMessage): Promise<unknown> => {
-    await parsedCall(msg, params, label);
-    const out = await plain(msg);
-    if (returns) {
-      const r = checked(returns, out === undefined ? null : out, `invalid result of ${label}`);
-      if (r instanceof Promise) await r;
-    }
-    return out;
+  const resultLabel = (): string => `invalid result of ${label}`;
+  const checkResult = (out: unknown): unknown => {
+    if (!returns) return out;
+    const r = checked(returns, out === undefined ? null : out, resultLabel);
+    return r instanceof Promise ? r.then(() => out) : out; // the value as returned goes on the wire (the input side)
+  };
+  return (msg: HubMessage): unknown => {
+    const pending = parse(msg);
+    if (pending) return pending.then(() => plain(msg)).then(checkResult);
+    const out = plain(msg);
+    return typeof (out as PromiseLike<unknown> | null)?.then === 'function' ? Promise.resolve(out).then(checkResult) : checkResult(out);
   };
 }
 
@@ -101,6 +117,43 @@ export function errorExtras(err: unknown): { code?: string; issues?: unknown } {
     return e.issues ? { code: e.code, issues: e.issues } : { code: e.code };
   }
   return {};
+}
+
+/**
+ * The compiled form of a schema a member announced (`entry.returns`), or
+ * undefined when it announced none.
+ * @throws {PipeIOError} PIPEIO_ERR_SCHEMA when it cannot be used (a remote $ref, ...).
+ */
+export function compileAnnounced(entry: { owner: string; returns: unknown } | undefined, label: string): { compiled: CompiledSchema; owner: string } | undefined {
+  if (!entry || entry.returns === null || entry.returns === undefined) return undefined;
+  try {
+    return { compiled: compileSchema(entry.returns as SchemaInput), owner: entry.owner };
+  } catch (err) {
+    throw pipeIOError('PIPEIO_ERR_SCHEMA', `the schema ${entry.owner} announced for ${label} cannot be used: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * A subscription listener that validates and parses each publication with
+ * `schema` first; one that does not fit goes to `onInvalid` instead.
+ */
+export function parsedPublications(
+  label: string,
+  listener: (msg: HubMessage) => unknown,
+  schema: CompiledSchema,
+  onInvalid: (msg: HubMessage, err: PipeIOError) => void,
+): (msg: HubMessage) => Promise<unknown> {
+  return async (msg) => {
+    try {
+      let data = checked(schema, msg.data ?? null, () => (msg.sender_id ? `${label} from ${msg.sender_id}` : label));
+      if (data instanceof Promise) data = await data;
+      msg.data = data;
+    } catch (err) {
+      onInvalid(msg, err as PipeIOError);
+      return undefined;
+    }
+    return listener(msg);
+  };
 }
 
 /**
