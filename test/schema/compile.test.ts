@@ -3,6 +3,7 @@
  * schema gets at compile time, and the issue shapes and summaries.
  */
 import { expect } from 'chai';
+import * as http from 'node:http';
 import { type } from 'arktype';
 import * as v from 'valibot';
 import { toStandardJsonSchema } from '@valibot/to-json-schema';
@@ -122,6 +123,26 @@ describe('lib/schema', () => {
       expect(schemaCode(() => jsonSchema(deep)).message).to.match(/deeper than 128/);
       expect(() => compileSchema(null as never)).to.throw(TypeError);
       expect(() => compileSchema('string' as never)).to.throw(TypeError);
+    });
+
+    it('never fetches a $ref: a local HTTP server serving the schema sees no request', async () => {
+      let requests = 0;
+      const server = http.createServer((_req, res) => {
+        requests++;
+        res.end(JSON.stringify({ type: 'integer' }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      try {
+        expect(schemaCode(() => jsonSchema({ $ref: `${url}/int.json` })).message).to.match(/never fetched/);
+        expect(schemaCode(() => jsonSchema({ $id: `${url}/root.json`, items: { $ref: 'int.json' } })).message).to.match(/never fetched/);
+        expect(schemaCode(() => jsonSchema({ $defs: { a: { $id: `${url}/a.json`, $ref: 'b.json' } }, $ref: `${url}/a.json` })).message).to.match(/never fetched/);
+        // A $ref to an $id inside the same schema resolves without any fetch.
+        expect(jsonSchema({ $defs: { n: { $id: `${url}/n.json`, type: 'integer' } }, items: { $ref: `${url}/n.json` } }).validate([1, 'x']).ok).to.equal(false);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+      expect(requests).to.equal(0);
     });
 
     it('a property named like a keyword is a name, not a keyword', () => {
