@@ -3,6 +3,7 @@
  * stable `code` (see README "Error codes"); match on `err.code`, never on
  * the message.
  */
+import type { SchemaIssue } from './schema/issues';
 
 /** Every code a {@link PipeIOError} can carry. */
 export type PipeIOErrorCode =
@@ -54,8 +55,9 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_INVALID_SIGNATURE' // a message on a password channel failed signature verification
   | 'PIPEIO_ERR_CHANNEL_TERMINATED' // the channel's owner left under channelPolicy 'terminate', or its password changed
   | 'PIPEIO_ERR_FEDERATION' // the NATS link of a federated hub failed
-  // HTTP gateway (lib/gateway)
-  | 'PIPEIO_ERR_VALIDATION'; // data failed the JSON Schema of its event (the issues are listed)
+  // typed events (schemas)
+  | 'PIPEIO_ERR_VALIDATION' // data does not fit its event's or topic's schema (`err.issues` says where and why)
+  | 'PIPEIO_ERR_SCHEMA'; // a schema cannot be used (invalid JSON Schema, unknown draft, $ref outside it, cyclic, not JSON)
 
 export interface PipeIOErrorOptions {
   cause?: unknown;
@@ -65,6 +67,8 @@ export interface PipeIOErrorOptions {
   pid?: number;
   /** Hub errors: the text the remote side sent, kept verbatim. */
   remoteMessage?: string;
+  /** `PIPEIO_ERR_VALIDATION`: what does not fit, where. */
+  issues?: ReadonlyArray<SchemaIssue>;
 }
 
 /** The single error class thrown, rejected and emitted by this package. */
@@ -74,6 +78,8 @@ export class PipeIOError extends Error {
   readonly pid?: number;
   /** Hub errors: the text the remote side sent, kept verbatim. */
   readonly remoteMessage?: string;
+  /** `PIPEIO_ERR_VALIDATION`: each issue's path (keys from the value's root) and message. */
+  readonly issues?: ReadonlyArray<SchemaIssue>;
 
   constructor(code: PipeIOErrorCode, message: string, options: PipeIOErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -82,6 +88,7 @@ export class PipeIOError extends Error {
     if (options.path !== undefined) this.path = options.path;
     if (options.pid !== undefined) this.pid = options.pid;
     if (options.remoteMessage !== undefined) this.remoteMessage = options.remoteMessage;
+    if (options.issues !== undefined) this.issues = options.issues;
   }
 }
 

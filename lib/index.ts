@@ -74,6 +74,7 @@ export type {
   HubClientState,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './hub/client';
 // -- hub metrics, health, dashboard (issue 19) --
@@ -121,3 +122,40 @@ export type {
   RouteOptions,
   ValidationIssue,
 } from './gateway';
+// -- typed events: schemas (issue 17) --
+export { compileSchema, jsonSchema, isStandardSchema, hasStandardJsonSchema, validationError, formatPath } from './schema';
+export type {
+  CompiledSchema,
+  InferInput,
+  InferOutput,
+  JsonSchema,
+  JsonSchemaValidator,
+  SchemaInput,
+  SchemaIssue,
+  StandardJSONSchemaV1,
+  StandardSchemaV1,
+  StandardSchemaWithJson,
+  StandardTypedV1,
+  ValidationResult,
+} from './schema';
+// -- typed events: contracts, typed channel, declarative app (issue 17) --
+export { defineContract, typedChannel, implement, TypedChannel, TypedApp } from './typed';
+export type {
+  CallName,
+  ContractHandlers,
+  ContractSpec,
+  EventImpl,
+  EventName,
+  EventSchemaView,
+  EventSpec,
+  ParamsInput,
+  ParamsOutput,
+  PayloadInput,
+  PayloadOutput,
+  ReturnsInput,
+  ReturnsOutput,
+  StreamName,
+  TopicName,
+  TopicSchemaView,
+  TopicSpec,
+} from './typed';

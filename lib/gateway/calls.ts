@@ -16,12 +16,13 @@ import type * as http from 'node:http';
 import type { HubChannel } from '../hub/client/channel';
 import type { HubStream } from '../hub/client/stream';
 import type { GatewayContext } from './context';
-import { errorBody, httpError, sendError, statusOf, validationError } from './http-errors';
+import { validationError } from '../schema/issues';
+import { errorBody, httpError, sendError, statusOf } from './http-errors';
 import { isJsonContentType, parseJsonBody, readBody } from './body';
 import { toJson } from './json';
 import type { RouteContext } from './router';
 import { SseWriter, sseFrame } from './sse';
-import { compileValidator, summarizeIssues } from './validate';
+import { compileValidator, type ValidationIssue } from './validate';
 
 /** Where a call's data comes from. */
 export type DataSource = 'body' | 'query';
@@ -65,8 +66,8 @@ export async function requestData(gw: GatewayContext, rc: RouteContext, source: 
   return data;
 }
 
-function check(label: string, issues: ReturnType<NonNullable<ReturnType<typeof compileValidator>>>): void {
-  if (issues.length > 0) throw validationError(summarizeIssues(label, issues), issues);
+function check(label: string, issues: ReadonlyArray<ValidationIssue>): void {
+  if (issues.length > 0) throw validationError(`invalid data for ${label}`, issues);
 }
 
 /** Answers one call request. Never throws: failures become error responses. */

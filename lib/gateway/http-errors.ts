@@ -13,7 +13,7 @@
  * be remembered by caches and clients as "no such resource".
  */
 import type * as http from 'node:http';
-import { PipeIOError, pipeIOError, type PipeIOErrorCode } from '../errors';
+import { PipeIOError, type PipeIOErrorCode } from '../errors';
 
 /** An error with the HTTP status it answers with (statuses the code table cannot know: 413, 415, 416, 404 of a path, ...). */
 export class HttpError extends Error {
@@ -111,11 +111,4 @@ export function sendError(res: http.ServerResponse, err: unknown, extraHeaders: 
 /** A coded error for a request the gateway itself refuses. */
 export function httpError(status: number, code: PipeIOErrorCode, message: string, headers?: Record<string, string>): HttpError {
   return new HttpError(status, code, message, headers);
-}
-
-/** A PIPEIO_ERR_VALIDATION error carrying its issues. */
-export function validationError(message: string, issues: unknown[]): PipeIOError {
-  const err = pipeIOError('PIPEIO_ERR_VALIDATION', message);
-  (err as { issues?: unknown[] }).issues = issues;
-  return err;
 }

@@ -13,8 +13,8 @@ import { isJsonContentType, parseJsonBody, readBody } from './body';
 import { httpError, sendError } from './http-errors';
 import type { RouteContext } from './router';
 import { SseWriter, sseFrame } from './sse';
-import { compileValidator, summarizeIssues } from './validate';
-import { validationError } from './http-errors';
+import { compileValidator } from './validate';
+import { validationError } from '../schema/issues';
 
 /** Follows a topic as SSE. */
 export async function handleSubscribe(gw: GatewayContext, rc: RouteContext, channelName: string, topic: string): Promise<void> {
@@ -70,7 +70,7 @@ export async function handlePublish(gw: GatewayContext, rc: RouteContext, channe
     const schema = gw.hub.catalog.topics(channelName).find((t) => t.name === topic)?.schema;
     const validate = compileValidator(schema);
     const issues = validate ? validate(data) : [];
-    if (issues.length > 0) throw validationError(summarizeIssues(`${channelName}:${topic}`, issues), issues);
+    if (issues.length > 0) throw validationError(`invalid data for ${channelName}:${topic}`, issues);
     await ch.publish(topic, data);
     res.writeHead(204).end();
   } catch (err) {

@@ -1,96 +1,109 @@
 /**
- * Request validation against an event's announced JSON Schema, through one
- * function ({@link compileValidator}) so the engine can be swapped (for the
- * typed-events compile cache of lib/schema/ once it lands) without touching
- * the gateway.
+ * Request validation against an event's announced JSON Schema, through the
+ * typed-events compile cache (lib/schema: ajv, compiled once, cached by
+ * identity and by canonical text, never fetching a `$ref`).
  *
- * Ajv compiles each schema once (cached by its JSON text, bounded). Schemas
- * are draft 2020-12 unless they say draft-07/06 (pydantic's
- * model_json_schema() is 2020-12). A remote `$ref` is never fetched: a schema
- * that cannot compile is not enforced (and reported once through `onError`),
- * so a provider's odd schema never blocks its calls.
+ * A schema that cannot be used (invalid, a remote `$ref`, ...) is not
+ * enforced, and reported once through `onError`, so a provider's odd schema
+ * never blocks its calls (the provider still checks its own data).
+ *
+ * Query parameters arrive as strings: `coerce` converts the top-level ones
+ * the schema types as numbers, integers, booleans, null or arrays (also
+ * inside `anyOf`/`oneOf`, pydantic's `Optional[int]`) before validating.
  */
-import Ajv2020 from 'ajv/dist/2020';
-import AjvDraft7 from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileSchema, type CompiledSchema } from '../schema/compile';
+import type { SchemaIssue } from '../schema/issues';
+import type { JsonSchema } from '../schema/json-schema';
 
-/** One problem found in the data: where (`path`, JSON Pointer segments) and what. */
-export interface ValidationIssue {
-  message: string;
-  path: Array<string | number>;
-}
+/** One problem found in the data: where (`path`, keys from the root) and what. */
+export type ValidationIssue = SchemaIssue;
 
-/** Checks data; returns the issues (empty: valid). With `coerce`, may convert strings in place (query parameters). */
-export type Validator = (data: unknown) => ValidationIssue[];
-
-const MAX_CACHED = 1024;
-
-interface Engines {
-  draft2020: Ajv2020;
-  draft7: AjvDraft7;
-}
-
-function makeEngines(coerce: boolean): Engines {
-  const options = { strict: false, allErrors: true, coerceTypes: coerce ? ('array' as const) : false, validateFormats: false };
-  return { draft2020: new Ajv2020(options), draft7: new AjvDraft7(options) };
-}
-
-let plain: Engines | undefined;
-let coercing: Engines | undefined;
-const cache = new Map<string, Validator | null>();
-
-function toIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
-  if (!errors) return [];
-  return errors.map((e) => {
-    const path: Array<string | number> = e.instancePath
-      .split('/')
-      .slice(1)
-      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    if (e.keyword === 'required') path.push((e.params as { missingProperty: string }).missingProperty);
-    return { message: e.message ?? e.keyword, path };
-  });
-}
+/** Checks data; returns the issues (empty: valid). With `coerce`, converts query strings in place first. */
+export type Validator = (data: unknown) => ReadonlyArray<ValidationIssue>;
 
 /**
  * A validator for `schema`, or `undefined` when there is nothing to enforce
- * (no schema, `true`, `{}`, or a schema that does not compile).
+ * (no schema, `true`, `{}`, or a schema that cannot be used).
  *
- * @param coerce Convert strings to the schema's types first (query parameters), in place.
- * @param onError Told once per schema that does not compile.
+ * @param coerce Convert query strings to the schema's types first, in place.
+ * @param onError Told once per schema that cannot be used.
  */
 export function compileValidator(schema: unknown, coerce = false, onError?: (err: Error) => void): Validator | undefined {
   if (schema === null || schema === undefined || schema === true) return undefined;
   if (typeof schema !== 'object' && typeof schema !== 'boolean') return undefined;
-  if (typeof schema === 'object' && Object.keys(schema).length === 0) return undefined;
-  const key = `${coerce ? 'c' : 'p'}${JSON.stringify(schema)}`;
-  const known = cache.get(key);
-  if (known !== undefined) return known ?? undefined;
-  let validator: Validator | null = null;
+  if (typeof schema === 'object' && (Array.isArray(schema) || Object.keys(schema).length === 0)) return undefined;
+  let compiled: CompiledSchema;
   try {
-    const engines = coerce ? (coercing ??= makeEngines(true)) : (plain ??= makeEngines(false));
-    const draft = typeof schema === 'object' ? String((schema as { $schema?: unknown }).$schema ?? '') : '';
-    const copy = typeof schema === 'object' ? { ...(schema as object) } : schema;
-    let fn: ValidateFunction;
-    if (/draft-0[67]/.test(draft)) {
-      fn = engines.draft7.compile(copy as object);
-    } else {
-      if (typeof copy === 'object') delete (copy as { $schema?: unknown }).$schema;
-      fn = engines.draft2020.compile(copy as object);
-    }
-    validator = (data) => (fn(data) ? [] : toIssues(fn.errors));
+    compiled = compileSchema(schema as JsonSchema);
+    compiled.validate(undefined); // compiles now (ajv waits for the first value): a broken schema is known here
   } catch (err) {
     onError?.(err as Error);
+    return undefined;
   }
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, validator);
-  return validator ?? undefined;
+  return (data) => {
+    if (coerce) coerceQuery(data, schema);
+    const r = compiled.validate(data);
+    if (r instanceof Promise) return []; // JSON Schemas validate synchronously
+    return r.ok ? [] : r.issues;
+  };
 }
 
-/** A one-line summary of issues for the error message. */
-export function summarizeIssues(label: string, issues: ValidationIssue[]): string {
-  const first = issues[0];
-  const where = first && first.path.length > 0 ? `/${first.path.join('/')}` : '';
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-  return `${label}: invalid data${where ? ` at ${where}` : ''}: ${first?.message ?? 'invalid'}${more}`;
+type Schemaish = { readonly [k: string]: unknown };
+
+/** The schemas `s` allows directly: itself, or its anyOf/oneOf branches; `$ref`s to `#/$defs/...` followed once. */
+function branches(s: unknown, root: Schemaish): Schemaish[] {
+  if (typeof s !== 'object' || s === null) return [];
+  let node = s as Schemaish;
+  const ref = node['$ref'];
+  if (typeof ref === 'string') {
+    const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref);
+    const target = m ? (root[m[1]!] as Schemaish | undefined)?.[m[2]!] : undefined;
+    if (typeof target !== 'object' || target === null) return [node];
+    node = target as Schemaish;
+  }
+  const alts = node['anyOf'] ?? node['oneOf'];
+  return Array.isArray(alts) ? [node, ...alts.filter((a): a is Schemaish => typeof a === 'object' && a !== null)] : [node];
+}
+
+function typesOf(s: Schemaish): string[] {
+  const t = s['type'];
+  return typeof t === 'string' ? [t] : Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** One query string as the first type the property's schema allows that it parses as; else unchanged. */
+function coerceValue(v: unknown, schemas: Schemaish[], root: Schemaish): unknown {
+  if (typeof v !== 'string') return v;
+  for (const s of schemas) {
+    for (const t of typesOf(s)) {
+      if (t === 'string') return v;
+      if ((t === 'number' || t === 'integer') && v.trim() !== '' && Number.isFinite(Number(v))) {
+        const n = Number(v);
+        if (t === 'number' || Number.isInteger(n)) return n;
+      }
+      if (t === 'boolean' && (v === 'true' || v === 'false')) return v === 'true';
+      if (t === 'null' && (v === '' || v === 'null')) return null;
+      if (t === 'array') return [coerceValue(v, branches(s['items'], root), root)];
+    }
+  }
+  return v;
+}
+
+function coerceQuery(data: unknown, schema: unknown): void {
+  if (typeof data !== 'object' || data === null || typeof schema !== 'object' || schema === null) return;
+  const root = schema as Schemaish;
+  const props = branches(root, root)
+    .map((b) => b['properties'])
+    .find((p): p is Schemaish => typeof p === 'object' && p !== null);
+  if (!props) return;
+  const record = data as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    const schemas = branches(props[key], root);
+    if (schemas.length === 0) continue;
+    if (Array.isArray(value)) {
+      const items = schemas.flatMap((s) => (typesOf(s).includes('array') ? branches(s['items'], root) : []));
+      record[key] = value.map((v) => coerceValue(v, items, root));
+    } else {
+      record[key] = coerceValue(value, schemas, root);
+    }
+  }
 }

@@ -29,7 +29,7 @@ async function runOnce(name: string): Promise<string> {
 // Each example takes seconds of ts-node start-up, so all start at once (in the
 // first call) and each test awaits its own run.
 const runs = new Map<string, Promise<string>>();
-const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin', 'daemon-socket-pidfile'];
+const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin', 'daemon-socket-pidfile', 'typed-contract'];
 
 function runExample(name: string): Promise<string> {
   if (runs.size === 0) {
@@ -125,5 +125,16 @@ describe('examples', function () {
     } finally {
       removeTempDir(dir);
     }
+  });
+
+  it('typed-contract: a contract package, a service implementing it, a typed caller', async () => {
+    expect(lines(await runExample('typed-contract'))).to.deep.equal([
+      'add: 3',
+      'range: 0 1 2 3',
+      'centroid: {"x":1,"y":2}',
+      'refused: PIPEIO_ERR_VALIDATION: invalid parameters of math:add: b: Invalid input: expected number, received string',
+      'centroid announced by math-service, matches the contract: true',
+      'published results: add, range, centroid',
+    ]);
   });
 });

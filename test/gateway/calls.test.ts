@@ -22,7 +22,9 @@ describe('HubGateway', () => {
       expect(res.status).to.equal(400);
       const body = (await res.json()) as { code: string; issues: Array<{ path: unknown[]; message: string }> };
       expect(body.code).to.equal('PIPEIO_ERR_VALIDATION');
-      expect(body.issues.map((i) => i.path.join('/'))).to.include.members(['a', 'b']);
+      // lib/schema stops at the first issue (bounded work on big bad bodies): 'b' is missing, or 'a' is no number
+      expect(body.issues).to.have.length.greaterThan(0);
+      for (const i of body.issues) expect(['a', 'b']).to.include(i.path.join('/'));
     });
 
     it('answers 400 for a body that is not JSON, 415 for another media type, 413 past bodyLimit', async () => {

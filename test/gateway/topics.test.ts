@@ -79,11 +79,12 @@ describe('HubGateway topics', () => {
     this.timeout(30000);
     const g = f.track(new (await import('../../lib/gateway/gateway')).HubGateway({ address: { path: f.socketPath } }, { maxBufferedBytes: 64 * 1024, keepAlive: 0 }));
     const { port } = await g.listen();
-    const slow = await openSse(`http://127.0.0.1:${port}/channels/math/topics/ticks`);
+    await f.math.addSubscription('blobs'); // no schema: 16 KiB strings
+    const slow = await openSse(`http://127.0.0.1:${port}/channels/math/topics/blobs`);
     slow.res.pause(); // reads nothing
     const big = 'x'.repeat(16 * 1024);
     let published = 0;
-    const fast = await fetch(`http://127.0.0.1:${port}/channels/math/topics/ticks`);
+    const fast = await fetch(`http://127.0.0.1:${port}/channels/math/topics/blobs`);
     await waitFor(() => g.stats().topicReaders === 2, 'both readers');
     let got = 0;
     const reader = fast.body!.getReader();
@@ -103,12 +104,12 @@ describe('HubGateway topics', () => {
     })();
     // Kernel socket buffers hold a few MiB before the gateway's own buffer fills: publish until the cut (bounded).
     while (g.stats().slowReadersCut === 0 && published < 4000) {
-      await f.math.publish('ticks', big);
+      await f.math.publish('blobs', big);
       published++;
       if (published % 50 === 0) await new Promise((r) => setImmediate(r));
     }
     await waitFor(() => g.stats().slowReadersCut === 1, 'the slow reader to be cut off', 10000);
-    for (let k = 0; k < 20; k++, published++) await f.math.publish('ticks', big);
+    for (let k = 0; k < 20; k++, published++) await f.math.publish('blobs', big);
     await waitFor(() => got === published, `the fast reader to get all ${published} publications`, 10000);
     await reader.cancel();
     await reading.catch(() => undefined);

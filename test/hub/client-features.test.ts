@@ -86,7 +86,7 @@ describe('HubClient features', () => {
       await waitFor(() => got1.length === 1 && got2.length === 1, 'both subscribers');
       expect(got1).to.deep.equal([{ headline: 'hi' }]);
       await s1.unsubscribe('news');
-      await owner.publish('news', 2);
+      await owner.publish('news', { headline: 'again' });
       await waitFor(() => got2.length === 2, 'second publication');
       expect(got1).to.have.length(1);
       expect(notices).to.deep.equal(['first']);

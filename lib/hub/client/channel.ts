@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { pipeIOError, type PipeIOError } from '../../errors';
 import { SUBSCRIPTION_EVENT_PREFIX, type HubMessage } from '../protocol/messages';
 import { channelProof, deriveMessageKey } from '../security/signing';
+import type { CompiledSchema } from '../../schema/compile';
+import { checked, checkedHandler, checkReceived, compileAnnounced, compileOption, namedRefusal, parsedPublications, wireSchema } from './checked';
 import { HubGroup } from './group';
 import { checkEventName, checkName } from './names';
 import { responseHandlers, type PendingEntry, type PendingHandlers, type PendingOptions } from './pending';
@@ -19,6 +21,7 @@ import { isAsyncGeneratorFunction, serveCall, type ProviderHost, type Registrati
 import { RemoteSchemas } from './schemas';
 import { buildEnvelope, verifyEnvelope } from './sign';
 import { HubStream, type StreamHost } from './stream';
+import type { SchemaInput } from '../../schema/compile';
 import type {
   AddEventOptions,
   CallOptions,
@@ -26,6 +29,7 @@ import type {
   ExploreResult,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './types';
 
@@ -34,6 +38,8 @@ export interface ChannelHost extends ProviderHost, StreamHost {
   readonly callTimeout: number | undefined;
   readonly requestTimeout: number;
   readonly streamHighWaterMark: number;
+  /** Validate results, chunks and publications against the schema their sender announced. */
+  readonly validateReceived: boolean;
   /** Sends `frame` with a fresh request id and resolves with the first response (rejects coded). */
   request(frame: Record<string, unknown>, label: string, extra?: Partial<PendingHandlers> & CallOptions): Promise<HubMessage>;
   /** Adds a request-table entry and sends `frame`; throws coded when not connected. */
@@ -61,6 +67,9 @@ export class HubChannel {
   private readonly listeners = new Map<string, Set<ReceiveListener>>();
   private readonly generic = new Set<ReceiveListener>();
   private readonly declared = new Map<string, unknown>();
+  private readonly topicChecks = new Map<string, CompiledSchema>();
+  /** Subscription listeners that validate with their own schema (announced schemas are then not used). */
+  private readonly selfChecked = new WeakSet<ReceiveListener>();
   private readonly subscribed = new Map<string, ReceiveListener>();
   private readonly schemas = new RemoteSchemas();
 
@@ -128,13 +137,17 @@ export class HubChannel {
   async provide(event: string, handler: EventHandler | StreamHandler, options: AddEventOptions = {}, isGroup: boolean): Promise<void> {
     checkEventName(event);
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    const isStream = options.stream === true || isAsyncGeneratorFunction(handler);
+    // Compiled (or refused: PIPEIO_ERR_SCHEMA) before anything is sent.
+    const params = compileOption(options.parameters);
+    const returns = compileOption(options.returns);
     const reg: Registration = {
       event,
-      handler,
-      isStream: options.stream === true || isAsyncGeneratorFunction(handler),
+      handler: checkedHandler(handler, isStream, params, returns, `${this.name}:${event}`),
+      isStream,
       isGroup,
-      parameters: options.parameters ?? null,
-      returns: options.returns ?? null,
+      parameters: wireSchema(params),
+      returns: wireSchema(returns),
     };
     // Known before the hub confirms: a call may follow the confirmation in the same read.
     const previous = this.events.get(event);
@@ -182,20 +195,47 @@ export class HubChannel {
     const key = await this.messageKey();
     const requestId = randomUUID();
     const frame = this.envelope('call', event, data, requestId, false, key);
-    return new Promise<HubMessage>((resolve, reject) => {
-      this.host.exchange(requestId, frame, responseHandlers(resolve, reject), this.callOptions(event, options, requestId));
+    const res = await new Promise<HubMessage>((resolve, reject) => {
+      const refused = (err: PipeIOError): void => reject(namedRefusal(err, `call ${this.name}:${event}`));
+      this.host.exchange(requestId, frame, responseHandlers(resolve, refused), this.callOptions(event, options, requestId));
     });
+    if (!this.host.validateReceived) return res;
+    const schema = this.announced(event, 'event');
+    return schema ? checkReceived(res, schema.compiled, `invalid result of ${this.name}:${event} from ${schema.owner}`) : res;
+  }
+
+  /**
+   * The compiled schema a member announced for the results of `name` (an
+   * event) or the payloads of `name` (a subscription): own registrations
+   * first, then channel_sync / metadata_update. Undefined when none was.
+   * @throws {PipeIOError} PIPEIO_ERR_SCHEMA when the announced schema cannot be used.
+   */
+  private announced(name: string, stype: 'event' | 'subscription'): { compiled: CompiledSchema; owner: string } | undefined {
+    const own = stype === 'event' ? this.events.get(name)?.returns : this.declared.get(name);
+    const remote = this.schemas.lookup(name);
+    const entry = own !== undefined ? { owner: this.host.clientId, returns: own } : remote?.stype === stype ? remote : undefined;
+    return compileAnnounced(entry, `${this.name}:${name}`);
   }
 
   /** Calls a streaming `event`; iterate the result for its chunks (each a whole envelope). */
   stream(event: string, data?: unknown, options: CallOptions = {}): HubStream {
     checkName(event, 'event');
+    let check: ((msg: HubMessage) => HubMessage) | undefined;
+    if (this.host.validateReceived) {
+      const label = `${this.name}:${event}`;
+      let i = 0;
+      check = (msg) => {
+        const schema = this.announced(event, 'event');
+        const n = i++;
+        return schema ? checkReceived(msg, schema.compiled, `invalid chunk ${n} of ${label} from ${schema.owner}`) : msg;
+      };
+    }
     return new HubStream(this.host, this.host.streamHighWaterMark, async (stream) => {
       const key = await this.messageKey();
       const requestId = randomUUID();
       const frame = this.envelope('call', event, data, requestId, true, key);
       return this.host.exchange(requestId, frame, stream, this.callOptions(event, options, requestId));
-    });
+    }, check);
   }
 
   private callOptions(event: string, options: CallOptions, requestId: string): PendingOptions {
@@ -250,15 +290,23 @@ export class HubChannel {
 
   // -- pub/sub ------------------------------------------------------------
 
-  /** Declares topic `name` (this client becomes its only publisher). */
-  async addSubscription(name: string, schema?: unknown): Promise<void> {
+  /**
+   * Declares topic `name` (this client becomes its only publisher). With a
+   * schema (Standard Schema or JSON Schema), publish() checks every payload
+   * and subscribers see the JSON Schema.
+   */
+  async addSubscription(name: string, schema?: SchemaInput | null): Promise<void> {
     checkEventName(name);
+    const compiled = compileOption(schema);
+    const wire = wireSchema(compiled);
     await this.host.request(
-      { type: 'add_subscription', channel: this.name, sub_name: name, return_schema: schema ?? null },
+      { type: 'add_subscription', channel: this.name, sub_name: name, return_schema: wire },
       `add subscription ${this.name}:${name}`,
       { timeout: this.host.requestTimeout },
     );
-    this.declared.set(name, schema ?? null);
+    this.declared.set(name, wire);
+    if (compiled) this.topicChecks.set(name, compiled);
+    else this.topicChecks.delete(name);
   }
 
   /** Drops a declared topic. */
@@ -268,21 +316,31 @@ export class HubChannel {
       timeout: this.host.requestTimeout,
     });
     this.declared.delete(name);
+    this.topicChecks.delete(name);
   }
 
-  /** Publishes to a topic this client declared. */
+  /** Publishes to a topic this client declared; with a schema, rejects invalid data (PIPEIO_ERR_VALIDATION) before sending. */
   async publish(name: string, data?: unknown): Promise<void> {
     checkName(name, 'subscription');
     if (!this.declared.has(name)) {
       throw pipeIOError('PIPEIO_ERR_FORBIDDEN', `subscription ${this.name}:${name} was not declared by this client (only its owner may publish)`);
     }
+    const schema = this.topicChecks.get(name);
+    if (schema) await checked(schema, data ?? null, `invalid publication on ${this.name}:${name}`);
     await this.host.sendOneWay({ type: 'publish', channel: this.name, sub_name: name, data: data === undefined ? null : data });
   }
 
-  /** Subscribes to topic `name`; `listener` gets each publication (`msg.data`). Replaces an earlier listener. */
-  async subscribe(name: string, listener: ReceiveListener): Promise<void> {
+  /**
+   * Subscribes to topic `name`; `listener` gets each publication (`msg.data`).
+   * Replaces an earlier listener. With `options.schema` (Standard Schema or
+   * JSON Schema), each publication is validated and parsed first; one that
+   * does not fit is dropped and reported ('dropped', PIPEIO_ERR_VALIDATION).
+   */
+  async subscribe(name: string, listener: ReceiveListener, options: { schema?: SchemaInput | null } = {}): Promise<void> {
     checkName(name, 'subscription');
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    const check = compileOption(options.schema);
+    if (check) listener = this.parsedListener(name, listener, check);
     // Listening before the hub confirms: a publication may follow the confirmation in the same read.
     const previous = this.subscribed.get(name);
     this.subscribed.set(name, listener);
@@ -299,6 +357,12 @@ export class HubChannel {
     }
   }
 
+  private parsedListener(topic: string, listener: ReceiveListener, schema: CompiledSchema): ReceiveListener {
+    const parsed = parsedPublications(`invalid publication on ${this.name}:${topic}`, listener, schema, (msg, err) => this.host.emitDropped(msg, err));
+    this.selfChecked.add(parsed);
+    return parsed;
+  }
+
   async unsubscribe(name: string): Promise<void> {
     checkName(name, 'subscription');
     this.subscribed.delete(name);
@@ -312,6 +376,23 @@ export class HubChannel {
   /** Events and subscriptions known on this channel: own registrations, channel_sync, metadata_update. */
   async explore(): Promise<ExploreResult> {
     return this.schemas.explore(this.host.clientId, this.events.values(), this.declared);
+  }
+
+  /**
+   * The schemas of one event or subscription (comm-ipc's `get_schema`): own
+   * registrations and declarations first, then what other members announced
+   * (channel_sync, metadata_update), the JSON Schemas unchanged. Undefined
+   * for a name nobody announced. No round trip.
+   */
+  schema(name: string): SchemaInfo | undefined {
+    checkName(name, 'name');
+    const own = this.events.get(name);
+    if (own) return { type: 'event', owner: this.host.clientId, is_stream: own.isStream, is_group: own.isGroup, parameters: own.parameters, returns: own.returns };
+    if (this.declared.has(name)) return { type: 'subscription', owner: this.host.clientId, returns: this.declared.get(name) };
+    const e = this.schemas.lookup(name);
+    if (!e) return undefined;
+    if (e.stype === 'subscription') return { type: 'subscription', owner: e.owner, returns: e.returns };
+    return { type: 'event', owner: e.owner, is_stream: e.isStream, is_group: e.isGroup, parameters: e.parameters, returns: e.returns };
   }
 
   /** The channel's members as the hub lists them (owner first). */
@@ -348,6 +429,7 @@ export class HubChannel {
     const sub = msg.type === 'receive' && event.startsWith(SUBSCRIPTION_EVENT_PREFIX) && event.endsWith('.data')
       ? this.subscribed.get(event.slice(SUBSCRIPTION_EVENT_PREFIX.length, -'.data'.length))
       : undefined;
+    if (sub && this.host.validateReceived && !this.selfChecked.has(sub) && !this.receivedPublication(msg, event)) return;
     if (sub) run.push(sub);
     run.push(...(this.listeners.get(event) ?? []), ...this.generic);
     for (const listener of run) {
@@ -358,6 +440,19 @@ export class HubChannel {
           pipeIOError('PIPEIO_ERR_HANDLER', `a listener of ${this.name}:${event} threw: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
         );
       }
+    }
+  }
+
+  /** Validating clients: false (and 'dropped' emitted) when a publication does not fit its announced schema. */
+  private receivedPublication(msg: HubMessage, event: string): boolean {
+    const topic = event.slice(SUBSCRIPTION_EVENT_PREFIX.length, -'.data'.length);
+    try {
+      const schema = this.announced(topic, 'subscription');
+      if (schema) checkReceived(msg, schema.compiled, `invalid publication on ${this.name}:${topic} from ${schema.owner}`);
+      return true;
+    } catch (err) {
+      this.host.emitDropped(msg, err as PipeIOError);
+      return false;
     }
   }
 

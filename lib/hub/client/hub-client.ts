@@ -40,6 +40,12 @@ const CLOSING_CODES: ReadonlySet<string> = new Set([
   'PIPEIO_ERR_AUTH',
 ]);
 
+/** The encoder refused a frame (cyclic data, a symbol, ...): nothing was sent, the link is intact. */
+function unencodable(err: unknown, label: string): PipeIOError {
+  const why = err instanceof RangeError ? 'it is cyclic or nests too deeply' : (err as Error)?.message ?? String(err);
+  return pipeIOError('PIPEIO_ERR_INVALID_MESSAGE', `${label}: the data cannot be encoded (${why})`, { cause: err });
+}
+
 interface Handshake {
   resolve(): void;
   reject(err: PipeIOError): void;
@@ -427,6 +433,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       callTimeout: o.callTimeout,
       requestTimeout: o.requestTimeout,
       streamHighWaterMark: o.streamHighWaterMark,
+      validateReceived: o.validateReceived,
       stallTimeout: o.idleTimeout,
       sendFrame: (frame) => (client.ready && client.link ? client.link.send(frame) : false),
       drained: () => client.link?.drained() ?? Promise.resolve(),
@@ -442,7 +449,14 @@ export class HubClient extends EventEmitter<HubClientEvents> {
         const link = client.link;
         if (!client.ready || !link) throw client.notReady();
         const entry = client.pending.add(requestId, handlers, options);
-        if (!link.send(frame) && !link.isOpen) entry.fail(client.notReady());
+        let sent: boolean;
+        try {
+          sent = link.send(frame);
+        } catch (err) {
+          entry.dispose(); // nothing was sent: no entry may wait for a reply
+          throw unencodable(err, options.label);
+        }
+        if (!sent && !link.isOpen) entry.fail(client.notReady());
         return entry;
       },
       request(frame, label, extra = {}) {
@@ -458,7 +472,13 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       async sendOneWay(frame) {
         const link = client.link;
         if (!client.ready || !link) throw client.notReady();
-        if (!link.send(frame)) {
+        let sent: boolean;
+        try {
+          sent = link.send(frame);
+        } catch (err) {
+          throw unencodable(err, `send ${String((frame as { type?: unknown }).type)}`);
+        }
+        if (!sent) {
           if (!link.isOpen) throw client.notReady();
           await link.drained();
         }

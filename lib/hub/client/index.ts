@@ -17,5 +17,6 @@ export type {
   HubClientState,
   HubMember,
   ReceiveListener,
+  SchemaInfo,
   StreamHandler,
 } from './types';

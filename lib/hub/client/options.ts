@@ -14,6 +14,7 @@ export interface ResolvedClientOptions {
   mode: string;
   maxFrameSize: number;
   streamHighWaterMark: number;
+  validateReceived: boolean;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number;
@@ -51,6 +52,9 @@ export function resolveClientOptions(options: HubClientOptions = {}): ResolvedCl
   if (options.autoReconnect !== undefined && typeof options.autoReconnect !== 'boolean') {
     throw new TypeError('options.autoReconnect must be a boolean');
   }
+  if (options.validateReceived !== undefined && typeof options.validateReceived !== 'boolean') {
+    throw new TypeError('options.validateReceived must be a boolean');
+  }
   const tries = options.reconnectMaxTries ?? 0;
   if (!Number.isSafeInteger(tries) || tries < 0) throw new RangeError('options.reconnectMaxTries must be a non-negative integer');
   return {
@@ -65,5 +69,6 @@ export function resolveClientOptions(options: HubClientOptions = {}): ResolvedCl
     mode: optString('mode', options.mode) ?? 'client',
     maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 64 * 1024 * 1024),
     streamHighWaterMark: positive('streamHighWaterMark', options.streamHighWaterMark, 1000),
+    validateReceived: options.validateReceived ?? false,
   };
 }

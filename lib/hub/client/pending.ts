@@ -6,6 +6,7 @@
  * Also: turning a hub's error text into a coded PipeIOError.
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
+import { pydanticIssues, sanitizeIssues, summarizeIssues } from '../../schema/issues';
 import type { HubMessage } from '../protocol/messages';
 
 /** What an entry does with the frames routed to it. */
@@ -153,6 +154,8 @@ const TEXT_CODES: Array<[RegExp, PipeIOErrorCode]> = [
  * @param msg The frame it came in (its `code` and `sender_id` are read).
  */
 export function remoteError(text: string, msg: HubMessage = {}): PipeIOError {
+  const invalid = remoteValidationError(text, msg);
+  if (invalid) return invalid;
   let code: PipeIOErrorCode = 'PIPEIO_ERR_REMOTE';
   if (typeof msg.code === 'string' && PIPEIO_CODE.test(msg.code)) {
     code = msg.code as PipeIOErrorCode;
@@ -165,6 +168,22 @@ export function remoteError(text: string, msg: HubMessage = {}): PipeIOError {
     }
   }
   return pipeIOError(code, text, { remoteMessage: text });
+}
+
+/**
+ * A provider's refusal of invalid data: our providers send
+ * `code: PIPEIO_ERR_VALIDATION` with `issues`; a comm-ipc (pydantic)
+ * provider sends pydantic's ValidationError text, whose issues are read out
+ * of it. The remote text stays verbatim in `remoteMessage`.
+ */
+function remoteValidationError(text: string, msg: HubMessage): PipeIOError | undefined {
+  if (msg.code === 'PIPEIO_ERR_VALIDATION') {
+    return pipeIOError('PIPEIO_ERR_VALIDATION', text, { remoteMessage: text, issues: sanitizeIssues(msg['issues']) });
+  }
+  const fromPydantic = msg.type === 'response' && msg.sender_id !== 'server' ? pydanticIssues(text) : undefined;
+  if (!fromPydantic) return undefined;
+  const head = text.slice(0, text.indexOf('\n'));
+  return pipeIOError('PIPEIO_ERR_VALIDATION', summarizeIssues(head, fromPydantic), { remoteMessage: text, issues: fromPydantic });
 }
 
 /** The error text of a frame: `error` of a response, `message` of an `error` frame. */

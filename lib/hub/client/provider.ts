@@ -4,6 +4,7 @@
  *   plain handler   -> {"type":"response","request_id","target_id","data","is_final":true}
  *   stream handler  -> chunks {is_stream:true,is_final:false} ... then {data:null,is_final:true}
  *   throw / reject  -> {"type":"response","request_id","target_id","error":"<message>"}
+ *                      (+ "code", "issues" for PIPEIO_ERR_VALIDATION / _SCHEMA: ./checked.ts)
  *
  * `is_final:true` on single responses is harmless to comm-ipc callers and ends
  * a stream() that called a plain handler (comm-ipc 15.2). Chunks are written
@@ -11,6 +12,7 @@
  */
 import type { PipeIOError } from '../../errors';
 import type { HubMessage } from '../protocol/messages';
+import { errorExtras } from './checked';
 import { nowSeconds, verifyEnvelope } from './sign';
 import type { EventHandler, StreamHandler } from './types';
 
@@ -115,7 +117,7 @@ async function serve(
       const result = await (reg.handler as EventHandler)(msg, context);
       reply({ data: result === undefined ? null : result, is_final: true });
     } catch (err) {
-      reply({ error: messageOf(err) });
+      reply({ error: messageOf(err), ...errorExtras(err) });
     }
     return;
   }
@@ -159,6 +161,6 @@ async function serve(
     }
     chunk(null, true);
   } catch (err) {
-    reply({ error: messageOf(err) });
+    reply({ error: messageOf(err), ...errorExtras(err) });
   }
 }

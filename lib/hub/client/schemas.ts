@@ -13,6 +13,7 @@ interface RemoteEntry {
   stype: 'event' | 'subscription';
   owner: string;
   isStream: boolean;
+  isGroup: boolean;
   parameters: unknown;
   returns: unknown;
 }
@@ -30,6 +31,7 @@ export class RemoteSchemas {
           stype,
           owner: String(raw['owner'] ?? ''),
           isStream: raw['is_stream'] === true,
+          isGroup: raw['is_group'] === true,
           parameters: stype === 'event' ? (raw['param_schema'] ?? null) : null,
           returns: stype === 'event' ? (raw['return_schema'] ?? null) : (raw['param_schema'] ?? raw['return_schema'] ?? null),
         });
@@ -48,9 +50,15 @@ export class RemoteSchemas {
       stype,
       owner: String(msg['owner'] ?? ''),
       isStream: msg.is_stream === true,
+      isGroup: msg['is_group'] === true,
       parameters: stype === 'event' ? (msg['param_schema'] ?? null) : null,
       returns: msg['return_schema'] ?? null,
     });
+  }
+
+  /** What a member announced for `name` (an event or a subscription), if anything. */
+  lookup(name: string): Readonly<RemoteEntry> | undefined {
+    return this.entries.get(name);
   }
 
   /** The explore() view: remote entries, overridden by our own registrations and declarations. */

@@ -40,11 +40,14 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
   /**
    * @param start Sends the call and returns its request-table entry (which
    *   routes frames to this stream). A rejection ends the stream with that error.
+   * @param check Runs on each chunk as it is taken (validating callers);
+   *   what it throws ends the stream with that error.
    */
   constructor(
     private readonly host: StreamHost,
     private readonly highWaterMark: number,
     start: (stream: HubStream) => Promise<PendingEntry>,
+    private readonly check?: (msg: HubMessage) => HubMessage,
   ) {
     this.started = start(this).then(
       (entry) => {
@@ -108,6 +111,14 @@ export class HubStream implements AsyncIterableIterator<HubMessage>, PendingHand
     if ('err' in item) {
       this.finish();
       throw item.err;
+    }
+    if (this.check) {
+      try {
+        return { done: false, value: this.check(item.msg) };
+      } catch (err) {
+        this.finish();
+        throw err;
+      }
     }
     return { done: false, value: item.msg };
   }

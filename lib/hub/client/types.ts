@@ -4,6 +4,7 @@
  */
 import type * as tls from 'node:tls';
 import type { PipeIOError } from '../../errors';
+import type { SchemaInput } from '../../schema/compile';
 import type { HubMessage } from '../protocol/messages';
 
 /** Where the hub listens: a Unix socket path, or TCP (TLS when `tls` is given). */
@@ -37,6 +38,15 @@ export interface HubClientOptions {
   maxFrameSize?: number;
   /** Chunks a stream buffers before the client stops reading the socket. @default 1000 */
   streamHighWaterMark?: number;
+  /**
+   * Validate what arrives (call results, stream chunks, publications)
+   * against the JSON Schema its sender announced (explore()), our
+   * counterpart of comm-ipc's `return_type="model"`: a result that does not
+   * fit rejects with PIPEIO_ERR_VALIDATION, a publication is dropped
+   * ('dropped' event). A typed channel (lib/typed) parses with its
+   * contract's schemas instead. @default false
+   */
+  validateReceived?: boolean;
 }
 
 /** Lifecycle of a {@link HubClient}. */
@@ -93,10 +103,15 @@ export type StreamHandler = (msg: HubMessage, context: CallContext) => AsyncIter
 export type ReceiveListener = (msg: HubMessage) => unknown;
 
 export interface AddEventOptions {
-  /** JSON Schema of the call data (relayed to explorers, never enforced). */
-  parameters?: unknown;
-  /** JSON Schema of the response data. */
-  returns?: unknown;
+  /**
+   * Schema of the call data: a Standard Schema (zod, valibot, arktype, ...)
+   * or a JSON Schema. Calls that do not fit are refused with
+   * PIPEIO_ERR_VALIDATION before the handler runs; the handler gets the
+   * parsed data. Its JSON Schema is announced to the channel.
+   */
+  parameters?: SchemaInput | null;
+  /** Schema of the result (of each chunk, for a stream): a result that does not fit reaches the caller as PIPEIO_ERR_VALIDATION. */
+  returns?: SchemaInput | null;
   /** Treat the handler as a stream (its result is iterated). Async generator functions are detected. */
   stream?: boolean;
 }
@@ -119,6 +134,14 @@ export interface ExploreResult {
   events: Record<string, ExploredEvent>;
   subscriptions: Record<string, ExploredSubscription>;
 }
+
+/**
+ * What `schema(name)` tells of an event or a subscription (comm-ipc's
+ * `get_schema`): the JSON Schemas as announced, unchanged.
+ */
+export type SchemaInfo =
+  | { type: 'event'; owner: string; is_stream: boolean; is_group: boolean; parameters: unknown; returns: unknown }
+  | { type: 'subscription'; owner: string; returns: unknown };
 
 /** An entry of listMembers(). */
 export interface HubMember {
