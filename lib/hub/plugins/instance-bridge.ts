@@ -4,20 +4,33 @@
  * neither pipes nor sockets: the member feeds it lines and frames and gives
  * it a writer while an incarnation of the plugin is up.
  *
- *   hub 'call' ──> waiting (no incarnation) ──writer──> in flight ──line──> response
- *                     │                                   │
- *                     └── timeout / limit / closed ───────┴──> error response
+ *   hub 'call' ──> waiting ──writer──> in flight ──line──> response
+ *                     │                    │
+ *                     └── timeout / limit / closed / breach ──> error response
+ *
+ * A call waits while no incarnation is up and, in 'line' mode, while the
+ * instance already has `pipeline` calls written and unanswered (default 1:
+ * the next call is written only once the previous answer came back, on the
+ * next turn of the event loop, so that a second line written for one call
+ * arrives when no call is in flight and is seen as the breach it is).
  *
  * Every call leaves the tables on each path (answer, timeout, incarnation
  * ended, close); the calls' timeouts share one timer (call-deadlines.ts).
- * In 'line' mode answers match calls by order, so a timed-out call stays in
- * the queue as a tombstone until the plugin's late line for it arrives (or
- * the incarnation ends).
+ *
+ * In 'line' mode answers match calls by order only, so an incarnation that
+ * missed an answer (a call written to it timed out) or wrote a line no call
+ * asked for can no longer be trusted: any line it writes next could be the
+ * late answer of another call. It is breached: every call in flight on it
+ * fails at once (the timed-out one PIPEIO_ERR_TIMEOUT, the others
+ * PIPEIO_ERR_PROVIDER_GONE), nothing it writes afterwards is read, calls
+ * from then on wait for the next incarnation, and the member is told
+ * (`onBreach`) to stop it and start another.
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
 import { channelProof } from '../security/signing';
 import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
+import { CallQueue } from './call-queue';
 import { fromJsonText } from './json-value';
 import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
 
@@ -44,12 +57,20 @@ export interface BridgeOptions {
   name: string;
   /** Per call: ms without an answer before the caller gets PIPEIO_ERR_TIMEOUT (0: never). */
   timeout: number;
-  /** Calls in flight (line mode: tombstones included) beyond which calls are refused with PIPEIO_ERR_LIMIT. */
+  /** Calls waiting or in flight beyond which calls are refused with PIPEIO_ERR_LIMIT. */
   maxPending: number;
+  /** 'line' mode: calls written to the incarnation before its answers to the earlier ones came back (>= 1). */
+  pipeline: number;
   /** Channel passwords for registrations (channel -> password). */
   passwords: Map<string, string>;
   /** Problems that no caller can be told about (a stray or malformed line in 'rpc' mode, ...). */
   onError(err: PipeIOError): void;
+  /**
+   * 'line' mode: the running incarnation missed an answer or wrote a line no
+   * call asked for; its calls have been failed and its lines are ignored from
+   * now on. The member stops it and starts another (its restart policy).
+   */
+  onBreach(reason: string): void;
 }
 
 interface InCall {
@@ -63,6 +84,10 @@ interface InCall {
   /** performance.now() ms of its timeout (0: none armed); see CallDeadlines. */
   deadline: number;
   done: boolean;
+  /** Written to an incarnation. */
+  written: boolean;
+  /** Waiting to be written (see CallQueue). */
+  queued: boolean;
 }
 
 interface OutCall {
@@ -78,9 +103,11 @@ export class InstanceBridge {
   private readonly link: HubLink;
   private readonly options: BridgeOptions;
   private writer: LineWriter | undefined;
-  /** Calls received while no incarnation was up, in order. */
-  private waiting: InCall[] = [];
-  /** 'line' mode: calls written, in order (tombstones included). */
+  /** Calls not written yet (no incarnation up, or the line-mode pipeline full), in order. */
+  private readonly waiting = new CallQueue<InCall>();
+  /** 'line' mode: the pump of waiting calls, scheduled after an answer. */
+  private pumpImmediate: NodeJS.Immediate | undefined;
+  /** 'line' mode: calls written, in order. */
   private fifo: InCall[] = [];
   private fifoHead = 0;
   /** 'rpc' mode: calls written, by local id. */
@@ -89,6 +116,8 @@ export class InstanceBridge {
   private readonly outCalls = new Map<string, OutCall>();
   private seq = 0;
   private closed = false;
+  /** 'line' mode: the running incarnation is breached; its lines are dropped until the next one attaches. */
+  private muted = false;
   /** Timeouts of the calls (in flight or waiting). */
   private readonly deadlines: CallDeadlines<InCall>;
   private readonly lines: CallLines;
@@ -102,17 +131,27 @@ export class InstanceBridge {
     this.lines = new CallLines(options.mode);
   }
 
-  /** Calls waiting or in flight (line-mode tombstones included). */
+  /** Calls waiting or in flight. */
   get pending(): number {
-    return this.waiting.length + this.fifo.length - this.fifoHead + this.inCalls.size;
+    return this.waiting.size + this.fifo.length - this.fifoHead + this.inCalls.size;
   }
 
-  /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order. */
+  /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order (line mode: up to `pipeline`). */
   attachWriter(write: LineWriter): void {
     this.writer = write;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const call of waiting) if (!call.done) this.writeCall(call);
+    this.muted = false;
+    this.pump();
+  }
+
+  /** True if a call may be written now (an incarnation is up, the line-mode pipeline has room). */
+  private canWrite(): boolean {
+    return this.writer !== undefined && (this.options.mode === 'rpc' || this.fifo.length - this.fifoHead < this.options.pipeline);
+  }
+
+  /** Writes waiting calls, in order, while there is room. */
+  private pump(): void {
+    this.pumpImmediate = undefined;
+    while (this.waiting.size > 0 && this.canWrite()) this.writeCall(this.waiting.shift()!);
   }
 
   /** The incarnation is going down: calls from now on wait for the next one. */
@@ -140,9 +179,9 @@ export class InstanceBridge {
     if (this.closed) return;
     this.incarnationEnded(reason, 'PIPEIO_ERR_CLOSED');
     this.closed = true;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const call of waiting) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
+    clearImmediate(this.pumpImmediate);
+    this.pumpImmediate = undefined;
+    for (const call of this.waiting.drain()) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
     this.deadlines.close();
     for (const out of this.outCalls.values()) {
       clearTimeout(out.timer);
@@ -205,7 +244,7 @@ export class InstanceBridge {
 
   /** A new call, or undefined if it was refused (closed, too many pending: the caller is answered). */
   private admit(rid: string | undefined, caller: string, channel: string, event: string): InCall | undefined {
-    const call: InCall = { caller, rid, channel, event, local: '', line: '', deadline: 0, done: false };
+    const call: InCall = { caller, rid, channel, event, local: '', line: '', deadline: 0, done: false, written: false, queued: false };
     if (this.closed) {
       this.fail(call, `plugin ${this.options.name} is stopping`, 'PIPEIO_ERR_CLOSED');
       return undefined;
@@ -218,10 +257,10 @@ export class InstanceBridge {
     return call;
   }
 
-  /** Arms the call's timeout and writes `line` now, or queues the call with its line until an incarnation is up. */
+  /** Arms the call's timeout and writes `line` now, or queues the call with its line until it may be written. */
   private dispatchCall(call: InCall, line: string): void {
     this.deadlines.arm(call);
-    if (this.writer) {
+    if (this.waiting.size === 0 && this.canWrite()) {
       this.writeCall(call, line);
     } else {
       call.line = line;
@@ -239,6 +278,7 @@ export class InstanceBridge {
       this.fail(call, `plugin ${this.options.name}: cannot write the call: ${e.message}`, e.code ?? 'PIPEIO_ERR_CLOSED');
       return;
     }
+    call.written = true;
     if (this.options.mode === 'line') this.fifo.push(call);
     else this.inCalls.set(call.local, call);
   }
@@ -254,9 +294,28 @@ export class InstanceBridge {
 
   private callOnTimeout(call: InCall): void {
     if (call.done) return;
-    // 'line' mode keeps it queued as a tombstone: the plugin's late line must still be consumed.
     if (this.options.mode === 'rpc') this.inCalls.delete(call.local);
-    this.fail(call, `plugin ${this.options.name} did not answer ${call.channel}:${call.event} within ${this.options.timeout} ms`, 'PIPEIO_ERR_TIMEOUT');
+    const text = `plugin ${this.options.name} did not answer ${call.channel}:${call.event} within ${this.options.timeout} ms`;
+    this.fail(call, text, 'PIPEIO_ERR_TIMEOUT');
+    // 'line' mode: its next line might be this call's late answer or the next call's: nothing it writes can be paired any more
+    if (this.options.mode === 'line' && call.written && !this.muted) this.breach(text, 'PIPEIO_ERR_TIMEOUT');
+  }
+
+  /**
+   * 'line' mode: the running incarnation can no longer be trusted to answer
+   * in order. Its calls in flight fail now, its lines are ignored, calls from
+   * now on wait for the next incarnation, and the member replaces it.
+   */
+  private breach(reason: string, code: PipeIOErrorCode): void {
+    this.muted = true;
+    this.writer = undefined;
+    const calls = this.fifo.slice(this.fifoHead);
+    this.fifo = [];
+    this.fifoHead = 0;
+    const gone = `plugin ${this.options.name} was restarted before answering (line mode: ${reason}, so its later lines cannot be paired with calls)`;
+    for (const call of calls) this.fail(call, gone, 'PIPEIO_ERR_PROVIDER_GONE');
+    this.options.onError(pipeIOError(code, `${reason}: restarting it (line mode pairs answers with calls by order only)`));
+    this.options.onBreach(reason);
   }
 
   private onResponse(frame: Record<string, unknown>): void {
@@ -312,16 +371,22 @@ export class InstanceBridge {
    * packs the value (msgpackr) into the response frame.
    */
   private onDataLine(text: string): void {
+    if (this.muted) {
+      this.orphanLines++; // a breached incarnation: its lines belong to nobody
+      return;
+    }
     const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.fifoHead);
       this.fifoHead = 0;
     }
     if (!call) {
+      // more lines than calls: one of its earlier lines may already have answered the wrong call
       this.orphanLines++;
-      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`));
+      this.breach(`plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`, 'PIPEIO_ERR_PROTOCOL');
       return;
     }
+    this.schedulePump();
     if (call.done) {
       this.orphanLines++;
       return;
@@ -336,6 +401,15 @@ export class InstanceBridge {
     const error = errorOf(value);
     if (error !== undefined) this.fail(call, error, 'PIPEIO_ERR_REMOTE');
     else this.answer(call, { data: value, is_final: true });
+  }
+
+  /**
+   * 'line' mode, after an answer: the next waiting calls are written on the
+   * next turn of the event loop, once the lines read with this one have been
+   * taken: a second line for the same call then meets no call in flight.
+   */
+  private schedulePump(): void {
+    if (this.pumpImmediate === undefined && this.waiting.size > 0) this.pumpImmediate = setImmediate(() => this.pump());
   }
 
   private onRpcLine(text: string): void {
@@ -427,6 +501,7 @@ export class InstanceBridge {
   private settle(call: InCall): void {
     call.done = true;
     call.line = '';
+    this.waiting.drop(call);
     this.deadlines.disarm(call);
   }
 
