@@ -10,9 +10,9 @@
  *
  * A call waits while no incarnation is up and, in 'line' mode, while the
  * instance already has `pipeline` calls written and unanswered (default 1:
- * the next call is written only once the previous answer came back, on the
- * next turn of the event loop, so that a second line written for one call
- * arrives when no call is in flight and is seen as the breach it is).
+ * the next call is written only once the previous answer came back and the
+ * lines read with it were taken, so that a second line written with an
+ * answer meets no call in flight and is seen as the breach it is).
  *
  * Every call leaves the tables on each path (answer, timeout, incarnation
  * ended, close); the calls' timeouts share one timer (call-deadlines.ts).
@@ -105,8 +105,8 @@ export class InstanceBridge {
   private writer: LineWriter | undefined;
   /** Calls not written yet (no incarnation up, or the line-mode pipeline full), in order. */
   private readonly waiting = new CallQueue<InCall>();
-  /** 'line' mode: the pump of waiting calls, scheduled after an answer. */
-  private pumpImmediate: NodeJS.Immediate | undefined;
+  /** 'line' mode: a pump of waiting calls is scheduled (after an answer). */
+  private pumpQueued = false;
   /** 'line' mode: calls written, in order. */
   private fifo: InCall[] = [];
   private fifoHead = 0;
@@ -150,7 +150,6 @@ export class InstanceBridge {
 
   /** Writes waiting calls, in order, while there is room. */
   private pump(): void {
-    this.pumpImmediate = undefined;
     while (this.waiting.size > 0 && this.canWrite()) this.writeCall(this.waiting.shift()!);
   }
 
@@ -179,8 +178,6 @@ export class InstanceBridge {
     if (this.closed) return;
     this.incarnationEnded(reason, 'PIPEIO_ERR_CLOSED');
     this.closed = true;
-    clearImmediate(this.pumpImmediate);
-    this.pumpImmediate = undefined;
     for (const call of this.waiting.drain()) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
     this.deadlines.close();
     for (const out of this.outCalls.values()) {
@@ -404,12 +401,23 @@ export class InstanceBridge {
   }
 
   /**
-   * 'line' mode, after an answer: the next waiting calls are written on the
-   * next turn of the event loop, once the lines read with this one have been
-   * taken: a second line for the same call then meets no call in flight.
+   * 'line' mode, after an answer: with `pipeline` 1 the next waiting call is
+   * written once the lines read with this one have been taken (a microtask:
+   * after the rest of the batch), so that a second line the plugin wrote
+   * with its answer meets no call in flight. A longer pipeline trusts the
+   * plugin: refilled at once.
    */
   private schedulePump(): void {
-    if (this.pumpImmediate === undefined && this.waiting.size > 0) this.pumpImmediate = setImmediate(() => this.pump());
+    if (this.waiting.size === 0) return;
+    if (this.options.pipeline > 1) {
+      this.pump();
+    } else if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        if (!this.closed) this.pump();
+      });
+    }
   }
 
   private onRpcLine(text: string): void {
