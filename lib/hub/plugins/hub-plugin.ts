@@ -38,7 +38,7 @@ export interface HubPluginEvents {
   restart: [index: number, attempt: number, delay: number];
   /** A line of a plugin's stderr. */
   stderr: [line: string, index: number];
-  /** Something no caller could be told (a stray line, a bad 'rpc' line, a restart that failed). Emitted only when listened to. */
+  /** Something no caller could be told (a line-mode breach: a missed answer or a line no call asked for; a bad 'rpc' line; a restart that failed). Emitted only when listened to. */
   error: [err: PipeIOError, index: number];
   /** Every instance is gone (stopped, or ended for good). */
   close: [];
