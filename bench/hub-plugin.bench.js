@@ -7,13 +7,14 @@
  * against its call (`wrong`: an answer that carried another call's data).
  *
  *   npm run build && node bench/hub-plugin.bench.js [--seconds S] [--callers N] [--window W] [--json FILE]
- *        [--only c-line,c-line-p256,c-rpc,c-line-x2,c-line-miss,node] [--miss-every N]
+ *        [--only c-line,c-line-p256,c-rpc,c-line-x2,c-line-miss,bash-jq,node] [--miss-every N]
  *        [--baseline OTHER_DIST_DIR] [--rounds R]
  *
  * Events: c-line (line mode, default pipeline: 1 call written at a time per instance),
  * c-line-p256 (line mode, pipeline: 256), c-rpc, c-line-x2 (line mode, 2 instances),
  * c-line-miss (2 instances of a plugin that writes nothing for the data "skip"; every
- * --miss-every-th call (default 5000) of each caller is "skip"; timeout 200 ms), node.
+ * --miss-every-th call (default 5000) of each caller is "skip"; timeout 200 ms),
+ * bash-jq (a bash loop running jq per line, the README's kind of plugin), node.
  *
  * --baseline DIR runs the same on a second hub from another build (`dist/` of another
  * checkout, e.g. the commit before a change), each event on both hubs one after the other,
@@ -139,6 +140,8 @@ async function nodeProviderRole(addr, event) {
     else if (f.type === 'response' && f.request_id === 'reg' && 'data' in f) process.send('ready');
   };
   conn.socket.write(encodeFrame({ type: 'register', request_id: 'reg', channel: CHANNEL, is_provider: true, event, is_stream: false, is_group: false }));
+  // a long run would otherwise outlast the hub's idle timeout (60 s) before its turn comes
+  setInterval(() => conn.socket.write(encodeFrame({ type: 'ping' })), 20000).unref();
 }
 
 // -- orchestrator --------------------------------------------------------------------------
@@ -234,6 +237,12 @@ async function startHub(label, Hub, dir, echo, o) {
     await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line-p256', id: 'c-line-p256', pipeline: 256 }),
     await hub.attachPlugin(echo, ['rpc'], { channel: CHANNEL, event: 'c-rpc', id: 'c-rpc', mode: 'rpc' }),
     await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line-x2', id: 'c-line-x2', instances: 2 }),
+    // the README's kind of plugin: a bash loop running jq per line (echo)
+    await hub.attachPlugin('bash', ['-c', 'while IFS= read -r line; do jq -c . <<<"$line"; done <"$PIPE_IO_READ_PIPE" >"$PIPE_IO_WRITE_PIPE"'], {
+      channel: CHANNEL,
+      event: 'bash-jq',
+      id: 'bash-jq',
+    }),
     // misses answers on purpose: restarts must not run out during the run
     await hub.attachPlugin(echo, ['skip'], {
       channel: CHANNEL,
@@ -245,7 +254,7 @@ async function startHub(label, Hub, dir, echo, o) {
     }),
   ];
   // time from a missed answer (the breach report) to the restarted instance's spawn
-  const miss = plugins[4];
+  const miss = plugins.find((p) => p.event === 'c-line-miss');
   const breachAt = new Map();
   const recovery = [];
   miss.on('error', (_err, index) => breachAt.set(index, performance.now()));
@@ -274,6 +283,7 @@ const EVENTS = [
   ['C plugin, rpc mode', 'c-rpc'],
   ['C plugin, line mode, instances: 2', 'c-line-x2'],
   ['C plugin missing answers, line mode, instances: 2', 'c-line-miss'],
+  ['bash + jq per line, line mode', 'bash-jq'],
   ['Node provider (separate process, raw wire)', 'node'],
 ];
 
