@@ -27,12 +27,12 @@
  * (`onBreach`) to stop it and start another.
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
-import { channelProof } from '../security/signing';
 import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
 import { CallQueue } from './call-queue';
 import { fromJsonText } from './json-value';
-import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, type PluginLine, type PluginLineMode } from './line-protocol';
+import { OutCalls } from './out-calls';
 
 /** The body of an answer to a call (comm-ipc's response keys, in this order). */
 export type ResponseBody =
@@ -90,13 +90,6 @@ interface InCall {
   queued: boolean;
 }
 
-interface OutCall {
-  pluginRid: string | undefined;
-  kind: 'call' | 'request' | 'internal';
-  timer?: NodeJS.Timeout;
-  resolve?: (frame: Record<string, unknown>) => void;
-}
-
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export class InstanceBridge {
@@ -112,8 +105,8 @@ export class InstanceBridge {
   private fifoHead = 0;
   /** 'rpc' mode: calls written, by local id. */
   private readonly inCalls = new Map<string, InCall>();
-  /** Requests this member sent to the hub, by hub request id. */
-  private readonly outCalls = new Map<string, OutCall>();
+  /** Requests this member sent to the hub (its own, its plugin's). */
+  private readonly outCalls: OutCalls;
   private seq = 0;
   private closed = false;
   /** 'line' mode: the running incarnation is breached; its lines are dropped until the next one attaches. */
@@ -129,6 +122,7 @@ export class InstanceBridge {
     this.options = options;
     this.deadlines = new CallDeadlines<InCall>(options.timeout, (call) => this.callOnTimeout(call));
     this.lines = new CallLines(options.mode);
+    this.outCalls = new OutCalls({ send: (frame) => link.send(frame), writeLine: (line) => this.writeLine(line), passwords: options.passwords });
   }
 
   /** Calls waiting or in flight. */
@@ -166,11 +160,7 @@ export class InstanceBridge {
     this.fifoHead = 0;
     this.inCalls.clear();
     for (const call of calls) this.fail(call, reason, code);
-    for (const [rid, out] of this.outCalls) {
-      if (out.kind === 'internal') continue;
-      clearTimeout(out.timer);
-      this.outCalls.delete(rid);
-    }
+    this.outCalls.forgetPlugin();
   }
 
   /** The member is stopping: everything still open fails with `reason`. Idempotent. */
@@ -180,20 +170,12 @@ export class InstanceBridge {
     this.closed = true;
     for (const call of this.waiting.drain()) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
     this.deadlines.close();
-    for (const out of this.outCalls.values()) {
-      clearTimeout(out.timer);
-      out.resolve?.({ type: 'response', error: reason, code: 'PIPEIO_ERR_CLOSED' });
-    }
-    this.outCalls.clear();
+    this.outCalls.close(reason);
   }
 
   /** Sends a request of the member itself (registration); resolves with the hub's final response. */
   request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const rid = `m${++this.seq}`;
-    return new Promise((resolve) => {
-      this.outCalls.set(rid, { pluginRid: undefined, kind: 'internal', resolve });
-      this.link.send({ ...frame, request_id: rid });
-    });
+    return this.outCalls.request(frame);
   }
 
   // -- from the hub ------------------------------------------------------------
@@ -205,7 +187,7 @@ export class InstanceBridge {
         this.onCall(frame);
         return;
       case 'response':
-        this.onResponse(frame);
+        this.outCalls.onResponse(frame);
         return;
       case 'send':
       case 'broadcast':
@@ -213,7 +195,7 @@ export class InstanceBridge {
         if (this.options.mode === 'rpc') this.writeLine(envelopeLine(frame['type'], frame));
         return;
       case 'auth_challenge':
-        this.onChallenge(frame);
+        this.outCalls.onChallenge(frame);
         return;
       case 'error':
         if (this.options.mode === 'rpc') this.writeLine(envelopeLine('error', frame));
@@ -315,44 +297,6 @@ export class InstanceBridge {
     this.options.onBreach(reason);
   }
 
-  private onResponse(frame: Record<string, unknown>): void {
-    const rid = str(frame['request_id']);
-    const out = this.outCalls.get(rid);
-    if (!out) return;
-    const hasError = 'error' in frame;
-    if (out.kind !== 'call' && !hasError && !('data' in frame)) return; // comm-ipc's first register reply ({success})
-    const final = hasError || frame['is_stream'] !== true || frame['is_final'] === true;
-    if (final) {
-      clearTimeout(out.timer);
-      this.outCalls.delete(rid);
-    } else if (out.timer) {
-      out.timer.refresh();
-    }
-    if (out.kind === 'internal') return out.resolve?.(frame);
-    if (out.pluginRid === undefined) {
-      if (hasError) this.writeLine(envelopeLine('error', { message: frame['error'], code: frame['code'] }));
-      return;
-    }
-    this.writeLine(envelopeLine('response', { ...frame, request_id: out.pluginRid, channel: undefined, event: undefined, sender_id: undefined }));
-  }
-
-  private onChallenge(frame: Record<string, unknown>): void {
-    const channel = str(frame['channel']);
-    const password = this.options.passwords.get(channel);
-    const rid = str(frame['request_id']);
-    if (password === undefined) {
-      this.onResponse({ type: 'response', request_id: rid, error: `Channel ${channel} requires authentication, but no password was provided.`, code: 'PIPEIO_ERR_AUTH' });
-      return;
-    }
-    this.link.send({
-      type: 'register',
-      request_id: rid,
-      channel,
-      proof: channelProof(password, str(frame['challenge'])),
-      challenge_id: frame['challenge_id'],
-    });
-  }
-
   // -- from the plugin ---------------------------------------------------------
 
   /** One line the plugin wrote (its bytes, without the newline, or its text). */
@@ -441,7 +385,7 @@ export class InstanceBridge {
       case 'response':
         return this.onPluginResponse(line);
       case 'call':
-        return this.callOut(line.request_id, { type: 'call', channel: line.channel, event: line.event, data: line.data ?? null, is_stream: line.stream === true, is_final: line.stream !== true }, line.timeout ?? this.options.timeout);
+        return this.outCalls.callOut(line.request_id, { type: 'call', channel: line.channel, event: line.event, data: line.data ?? null, is_stream: line.stream === true, is_final: line.stream !== true }, line.timeout ?? this.options.timeout);
       case 'send':
         return this.link.send({ type: 'send', channel: line.channel, event: line.event, data: line.data ?? null });
       case 'broadcast':
@@ -449,7 +393,7 @@ export class InstanceBridge {
       case 'publish':
         return this.link.send({ type: 'publish', channel: line.channel, sub_name: line.sub_name, data: line.data ?? null });
       default:
-        return this.pluginRequest(line);
+        return this.outCalls.pluginRequest(line);
     }
   }
 
@@ -469,27 +413,6 @@ export class InstanceBridge {
       this.inCalls.delete(call.local);
       this.answer(call, line.is_final === true ? { data: line.data ?? null, is_stream: true, is_final: true } : { data: line.data ?? null, is_final: true });
     }
-  }
-
-  private callOut(pluginRid: string | undefined, frame: Record<string, unknown>, timeout: number): void {
-    const rid = `p${++this.seq}`;
-    const out: OutCall = { pluginRid, kind: 'call' };
-    if (timeout > 0) {
-      out.timer = setTimeout(() => {
-        this.outCalls.delete(rid);
-        this.writeLine(envelopeLine('response', { request_id: pluginRid, error: `no answer from ${String(frame['channel'])}:${String(frame['event'])} within ${timeout} ms`, code: 'PIPEIO_ERR_TIMEOUT' }));
-      }, timeout);
-      out.timer.unref?.();
-    }
-    this.outCalls.set(rid, out);
-    this.link.send({ ...frame, request_id: rid });
-  }
-
-  private pluginRequest(line: PluginRequest): void {
-    const rid = `q${++this.seq}`;
-    this.outCalls.set(rid, { pluginRid: line.request_id, kind: 'request' });
-    if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
-    this.link.send(requestFrame(line, rid));
   }
 
   // -- answering callers ---------------------------------------------------------
