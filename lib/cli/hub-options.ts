@@ -48,6 +48,23 @@ export const HUB_OPTIONS: OptionSpec = {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** Integer options: [flag, option of new Hub()] and [flag, option of its `cluster`]. */
+const HUB_INTS = [
+  ['idle-timeout', 'idleTimeout'],
+  ['data-timeout', 'dataTimeout'],
+  ['handshake-timeout', 'handshakeTimeout'],
+  ['max-frame-size', 'maxFrameSize'],
+  ['max-queue-bytes', 'maxQueueBytes'],
+  ['max-pending-calls', 'maxPendingCalls'],
+  ['max-connections', 'maxConnections'],
+] as const;
+const CLUSTER_INTS = [
+  ['cluster-heartbeat', 'heartbeatInterval'],
+  ['cluster-peer-timeout', 'peerTimeout'],
+  ['cluster-link-grace', 'linkDownGrace'],
+  ['cluster-max-queue', 'maxQueueBytes'],
+] as const;
+
 /** A positive integer option (ms, bytes, counts), or undefined. */
 function positiveInt(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -55,6 +72,14 @@ function positiveInt(name: string, value: unknown): number | undefined {
     throw usageError('hub', `option --${name} needs a positive integer (got ${JSON.stringify(value)})`);
   }
   return Number(value);
+}
+
+/** Copies the integer options `pairs` ([flag, key]) of `values` into `target`. */
+function copyInts<K extends string>(values: Values, pairs: ReadonlyArray<readonly [string, K]>, target: Partial<Record<K, number>>): void {
+  for (const [flag, key] of pairs) {
+    const n = positiveInt(flag, values[flag]);
+    if (n !== undefined) target[key] = n;
+  }
 }
 
 /**
@@ -109,16 +134,7 @@ function natsOptions(values: Values, io: CliIO): NatsOptions | undefined {
 function clusterOptions(values: Values): ClusterOptions | undefined {
   const cluster: ClusterOptions = {};
   if (values['cluster-prefix'] !== undefined) cluster.subjectPrefix = values['cluster-prefix'] as string;
-  const ints = [
-    ['cluster-heartbeat', 'heartbeatInterval'],
-    ['cluster-peer-timeout', 'peerTimeout'],
-    ['cluster-link-grace', 'linkDownGrace'],
-    ['cluster-max-queue', 'maxQueueBytes'],
-  ] as const;
-  for (const [flag, key] of ints) {
-    const n = positiveInt(flag, values[flag]);
-    if (n !== undefined) cluster[key] = n;
-  }
+  copyInts(values, CLUSTER_INTS, cluster);
   return Object.keys(cluster).length > 0 ? cluster : undefined;
 }
 
@@ -138,19 +154,7 @@ export function hubOptionsOf(values: Values, io: CliIO): HubOptions {
   for (const [flag, key] of policies) {
     if (values[flag] !== undefined) (options as Record<string, unknown>)[key] = values[flag];
   }
-  const ints = [
-    ['idle-timeout', 'idleTimeout'],
-    ['data-timeout', 'dataTimeout'],
-    ['handshake-timeout', 'handshakeTimeout'],
-    ['max-frame-size', 'maxFrameSize'],
-    ['max-queue-bytes', 'maxQueueBytes'],
-    ['max-pending-calls', 'maxPendingCalls'],
-    ['max-connections', 'maxConnections'],
-  ] as const;
-  for (const [flag, key] of ints) {
-    const n = positiveInt(flag, values[flag]);
-    if (n !== undefined) options[key] = n;
-  }
+  copyInts(values, HUB_INTS, options);
   const nats = natsOptions(values, io);
   if (nats !== undefined) {
     options.nats = nats;

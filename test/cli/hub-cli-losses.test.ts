@@ -14,15 +14,7 @@ import { RawClient } from '../hub/raw-client';
 import { decodeClientFrame, encodeFrame } from '../../lib/hub/protocol/codec';
 import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import { HubProcess } from './hub-process';
-import { buildOnce, runCli, startCli } from './run-cli';
-
-function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  return { stdout: () => out, stderr: () => err };
-}
+import { buildOnce, collect, runCli, startCli } from './run-cli';
 
 /**
  * A hub that accepts everything but refuses every publication with an
