@@ -59,6 +59,21 @@ describe('CLI: hub commands lose nothing and say what happened', function () {
     return child;
   }
 
+  it("the issue's sequence: provide the README's first upper.sh, call 12 (no answer), then \"b\" and \"c\" at once: each gets its own", async () => {
+    // the README's first upper.sh: jq writes nothing on stdout for a number
+    const bare = 'while IFS= read -r line; do jq -c "ascii_upcase" <<<"$line"; done <"$PIPE_IO_READ_PIPE" >"$PIPE_IO_WRITE_PIPE"';
+    const provider = start(['provide', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '--timeout', '1000', '--', 'bash', '-c', bare]);
+    const out = collect(provider);
+    await waitFor(() => out.stdout().startsWith('providing '), 'providing', 15000);
+    const twelve = await runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '12']);
+    expect(twelve.code).to.equal(3);
+    expect(twelve.stderr).to.include('did not answer text:upper within 1000 ms [PIPEIO_ERR_TIMEOUT]');
+    const [b, c] = await Promise.all([runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '"b"']), runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '"c"'])]);
+    expect([b.code, b.stdout]).to.deep.equal([0, '"B"\n']); // before: "C"
+    expect([c.code, c.stdout]).to.deep.equal([0, '"C"\n']); // before: a timeout
+    expect(out.stderr()).to.match(/did not answer text:upper within 1000 ms: restarting it/);
+  });
+
   it('publish A B C (no --wait) to a running subscribe: all three arrive, publish exits 0', async () => {
     const sub = start(['subscribe', ...hub.hubArgs, '-c', 'news', '-T', 'daily', '--count', '3']);
     const out = collect(sub);
