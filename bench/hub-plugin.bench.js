@@ -3,10 +3,22 @@
  * Hub plugin throughput: calls/s answered by a C plugin provider (hub.attachPlugin, line and
  * rpc mode, over its FIFO pair) next to a Node provider (a separate process on the hub's
  * wire), in the same run. Callers are separate processes pipelining calls over the raw wire
- * (the package's codec from dist/), `--window` calls in flight each.
+ * (the package's codec from dist/), `--window` calls in flight each; every answer is checked
+ * against its call (`wrong`: an answer that carried another call's data).
  *
  *   npm run build && node bench/hub-plugin.bench.js [--seconds S] [--callers N] [--window W] [--json FILE]
- *                                                   [--only c-line,c-rpc,c-line-x2,node]
+ *        [--only c-line,c-line-p256,c-rpc,c-line-x2,c-line-miss,bash-jq,node] [--miss-every N]
+ *        [--baseline OTHER_DIST_DIR] [--rounds R]
+ *
+ * Events: c-line (line mode, default pipeline: 1 call written at a time per instance),
+ * c-line-p256 (line mode, pipeline: 256), c-rpc, c-line-x2 (line mode, 2 instances),
+ * c-line-miss (2 instances of a plugin that writes nothing for the data "skip"; every
+ * --miss-every-th call (default 5000) of each caller is "skip"; timeout 200 ms),
+ * bash-jq (a bash loop running jq per line, the README's kind of plugin), node.
+ *
+ * --baseline DIR runs the same on a second hub from another build (`dist/` of another
+ * checkout, e.g. the commit before a change), each event on both hubs one after the other,
+ * alternating which goes first, R rounds: before/after side by side in one run.
  *
  * Roles (internal): `--role caller ADDR_JSON` and `--role node-provider ADDR_JSON`.
  */
@@ -15,6 +27,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -64,21 +77,42 @@ class Conn {
   }
 }
 
-/** Caller process: pipelines calls to EVENT with WINDOW in flight until told to stop; reports counts. */
-async function callerRole(addr, event, window, id) {
+/**
+ * Caller process: pipelines calls to EVENT with WINDOW in flight until told to stop; reports
+ * counts. Each call's data carries its number; an answer with another number is `wrong`.
+ * With MISS_EVERY > 0, every MISS_EVERY-th call sends "skip" instead.
+ */
+async function callerRole(addr, event, window, id, missEvery) {
   const { encodeFrame } = dist('hub/protocol/codec.js');
   const conn = await Conn.connect(addr, id);
+  const sent = new Map();
   let seq = 0;
   let done = 0;
-  let errors = 0;
   let counting = false;
   let counted = 0;
-  const sendOne = () => conn.queue(encodeFrame({ type: 'call', channel: CHANNEL, event, data: DATA, request_id: `r${++seq}`, is_final: true }));
+  let errors = 0;
+  let wrong = 0;
+  const codes = {};
+  const sendOne = () => {
+    const n = ++seq;
+    const data = missEvery > 0 && n % missEvery === 0 ? 'skip' : { ...DATA, n };
+    sent.set(`r${n}`, data);
+    conn.queue(encodeFrame({ type: 'call', channel: CHANNEL, event, data, request_id: `r${n}`, is_final: true }));
+  };
   conn.onFrame = (f) => {
     if (f.type !== 'response') return;
-    if ('error' in f) errors++;
+    const asked = sent.get(f.request_id);
+    sent.delete(f.request_id);
     done++;
-    if (counting) counted++;
+    if (counting) {
+      counted++;
+      if ('error' in f) {
+        errors++;
+        codes[f.code] = (codes[f.code] ?? 0) + 1;
+      } else if (asked === 'skip' || asked === undefined || f.data?.n !== asked.n) {
+        wrong++;
+      }
+    }
     sendOne();
   };
   process.on('message', (m) => {
@@ -87,7 +121,7 @@ async function callerRole(addr, event, window, id) {
       counting = true;
     } else if (m === 'stop') {
       counting = false;
-      process.send({ counted, errors, done });
+      process.send({ counted, errors, wrong, codes, done });
       conn.socket.destroy();
       process.exit(0);
     }
@@ -106,6 +140,8 @@ async function nodeProviderRole(addr, event) {
     else if (f.type === 'response' && f.request_id === 'reg' && 'data' in f) process.send('ready');
   };
   conn.socket.write(encodeFrame({ type: 'register', request_id: 'reg', channel: CHANNEL, is_provider: true, event, is_stream: false, is_group: false }));
+  // a long run would otherwise outlast the hub's idle timeout (60 s) before its turn comes
+  setInterval(() => conn.socket.write(encodeFrame({ type: 'ping' })), 20000).unref();
 }
 
 // -- orchestrator --------------------------------------------------------------------------
@@ -136,7 +172,10 @@ function once(proc, what) {
 }
 
 async function measure(addr, event, o) {
-  const callers = Array.from({ length: o.callers }, (_, i) => child(['--role', 'caller', JSON.stringify(addr), event, String(o.window), `caller-${event}-${i}`]));
+  const missEvery = event === 'c-line-miss' ? o.missEvery : 0;
+  const callers = Array.from({ length: o.callers }, (_, i) =>
+    child(['--role', 'caller', JSON.stringify(addr), event, String(o.window), `caller-${event}-${i}`, String(missEvery)]),
+  );
   await Promise.all(callers.map((c) => once(c, 'caller')));
   await new Promise((r) => setTimeout(r, o.warmup * 1000)); // warm-up (JIT, buffers)
   const t0 = process.hrtime.bigint();
@@ -156,6 +195,9 @@ async function measure(addr, event, o) {
   const main1 = mainThreadNs();
   const counted = results.reduce((a, r) => a + r.counted, 0);
   const errors = results.reduce((a, r) => a + r.errors, 0);
+  const wrong = results.reduce((a, r) => a + r.wrong, 0);
+  const codes = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.codes)) codes[k] = (codes[k] ?? 0) + v;
   await Promise.all(callers.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
   // The hub process's CPU (main thread + pipe I/O worker) per call: what the hub costs,
   // whatever else the machine is doing; 1e6 / it = calls/s one core of hub could answer.
@@ -170,6 +212,8 @@ async function measure(addr, event, o) {
     callsPerHubCpuSecond: Math.round(1e6 / hubCpuUsPerCall),
     calls: counted,
     errors,
+    wrong,
+    codes,
     seconds: Number(secs.toFixed(2)),
   };
 }
@@ -182,8 +226,69 @@ function buildC(dir) {
   return out;
 }
 
+/** The plugins and the Node provider of one hub (a build's Hub class), on its own socket. */
+async function startHub(label, Hub, dir, echo, o) {
+  const hub = new Hub({ serverId: `bench-${label}` });
+  hub.on('clientError', () => undefined);
+  const addr = { path: path.join(dir, `${label}.sock`) };
+  await hub.listen(addr);
+  const plugins = [
+    await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line', id: 'c-line' }),
+    await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line-p256', id: 'c-line-p256', pipeline: 256 }),
+    await hub.attachPlugin(echo, ['rpc'], { channel: CHANNEL, event: 'c-rpc', id: 'c-rpc', mode: 'rpc' }),
+    await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line-x2', id: 'c-line-x2', instances: 2 }),
+    // the README's kind of plugin: a bash loop running jq per line (echo)
+    await hub.attachPlugin('bash', ['-c', 'while IFS= read -r line; do jq -c . <<<"$line"; done <"$PIPE_IO_READ_PIPE" >"$PIPE_IO_WRITE_PIPE"'], {
+      channel: CHANNEL,
+      event: 'bash-jq',
+      id: 'bash-jq',
+    }),
+    // misses answers on purpose: restarts must not run out during the run
+    await hub.attachPlugin(echo, ['skip'], {
+      channel: CHANNEL,
+      event: 'c-line-miss',
+      id: 'c-line-miss',
+      instances: 2,
+      timeout: 200,
+      restart: { maxRestarts: 1000000, initialDelay: 10, maxDelay: 10, resetAfter: 1000 },
+    }),
+  ];
+  // time from a missed answer (the breach report) to the restarted instance's spawn
+  const miss = plugins.find((p) => p.event === 'c-line-miss');
+  const breachAt = new Map();
+  const recovery = [];
+  miss.on('error', (_err, index) => breachAt.set(index, performance.now()));
+  miss.on('spawn', (index) => {
+    if (!breachAt.has(index)) return;
+    recovery.push(performance.now() - breachAt.get(index));
+    breachAt.delete(index);
+  });
+  const node = child(['--role', 'node-provider', JSON.stringify(addr), 'node']);
+  await once(node, 'node provider');
+  return {
+    label,
+    addr,
+    recovery,
+    async stop() {
+      if (node.exitCode === null) node.kill('SIGKILL');
+      for (const p of plugins) await p.stop();
+      await hub.stop();
+    },
+  };
+}
+
+const EVENTS = [
+  ['C plugin, line mode (hub.attachPlugin)', 'c-line'],
+  ['C plugin, line mode, pipeline: 256', 'c-line-p256'],
+  ['C plugin, rpc mode', 'c-rpc'],
+  ['C plugin, line mode, instances: 2', 'c-line-x2'],
+  ['C plugin missing answers, line mode, instances: 2', 'c-line-miss'],
+  ['bash + jq per line, line mode', 'bash-jq'],
+  ['Node provider (separate process, raw wire)', 'node'],
+];
+
 async function main(argv) {
-  const o = { seconds: 4, warmup: 1, callers: 2, window: 256, json: undefined, only: undefined };
+  const o = { seconds: 4, warmup: 1, callers: 2, window: 256, json: undefined, only: undefined, baseline: undefined, rounds: 1, missEvery: 5000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--seconds') o.seconds = Number(argv[++i]);
@@ -191,49 +296,60 @@ async function main(argv) {
     else if (a === '--window') o.window = Number(argv[++i]);
     else if (a === '--json') o.json = path.resolve(argv[++i]);
     else if (a === '--only') o.only = argv[++i].split(',');
+    else if (a === '--baseline') o.baseline = path.resolve(argv[++i]);
+    else if (a === '--rounds') o.rounds = Number(argv[++i]);
+    else if (a === '--miss-every') o.missEvery = Number(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
-  const { Hub } = dist('hub/server/hub.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pio-hub-plugin-bench-'));
-  const procs = [];
-  const hub = new Hub({ serverId: 'bench' });
-  hub.on('clientError', () => undefined);
+  const hubs = [];
   try {
     const echo = buildC(dir);
-    const addr = { path: path.join(dir, 'hub.sock') };
-    await hub.listen(addr);
-    const plugins = [
-      await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line', id: 'c-line' }),
-      await hub.attachPlugin(echo, ['rpc'], { channel: CHANNEL, event: 'c-rpc', id: 'c-rpc', mode: 'rpc' }),
-      await hub.attachPlugin(echo, [], { channel: CHANNEL, event: 'c-line-x2', id: 'c-line-x2', instances: 2 }),
-    ];
-    const node = child(['--role', 'node-provider', JSON.stringify(addr), 'node']);
-    procs.push(node);
-    await once(node, 'node provider');
-    const rows = [];
-    for (const [label, event] of [
-      ['C plugin, line mode (hub.attachPlugin)', 'c-line'],
-      ['C plugin, rpc mode', 'c-rpc'],
-      ['C plugin, line mode, instances: 2', 'c-line-x2'],
-      ['Node provider (separate process, raw wire)', 'node'],
-    ]) {
-      if (o.only && !o.only.includes(event)) continue;
-      const r = await measure(addr, event, o);
-      rows.push({ provider: label, event, ...r });
-      process.stderr.write(`${label}: ${r.callsPerSecond} calls/s, hub ${r.hubCpuUsPerCall} CPU-us/call, main thread ${r.hubMainUsPerCall} us/call (busy ${r.hubMainBusy}) (${r.calls} calls, ${r.errors} errors)\n`);
+    hubs.push(await startHub('current', dist('hub/server/hub.js').Hub, dir, echo, o));
+    if (o.baseline) {
+      const file = path.join(o.baseline, 'hub', 'server', 'hub.js');
+      if (!fs.existsSync(file)) throw new Error(`--baseline: ${file} is missing (the dist/ directory of another build)`);
+      hubs.push(await startHub('baseline', require(file).Hub, dir, echo, o));
     }
-    for (const p of plugins) await p.stop();
-    const result = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), callers: o.callers, window: o.window, seconds: o.seconds, rows };
-    console.log('| provider | calls/s (wall) | hub CPU µs/call | hub main thread µs/call (busy) | calls per hub CPU-second | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |');
+    const rows = [];
+    for (const [label, event] of EVENTS) {
+      if (o.only && !o.only.includes(event)) continue;
+      for (let round = 0; round < o.rounds; round++) {
+        const order = round % 2 === 0 ? hubs : [...hubs].reverse();
+        for (const h of order) {
+          const r = await measure(h.addr, event, o);
+          rows.push({ hub: h.label, provider: label, event, round, ...r });
+          process.stderr.write(
+            `[${h.label}] ${label}: ${r.callsPerSecond} calls/s, hub ${r.hubCpuUsPerCall} CPU-us/call, main thread ${r.hubMainUsPerCall} us/call (busy ${r.hubMainBusy}) (${r.calls} calls, ${r.errors} errors ${JSON.stringify(r.codes)}, ${r.wrong} wrong)\n`,
+          );
+        }
+      }
+    }
+    const recovery = hubs[0].recovery;
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadavg: os.loadavg(),
+      callers: o.callers,
+      window: o.window,
+      seconds: o.seconds,
+      missEvery: o.missEvery,
+      baseline: o.baseline,
+      rows,
+      missRecoveryMs: recovery.length === 0 ? undefined : { count: recovery.length, mean: Number((recovery.reduce((a, b) => a + b, 0) / recovery.length).toFixed(1)), max: Number(Math.max(...recovery).toFixed(1)) },
+    };
+    console.log('| hub | provider | calls/s (wall) | hub CPU µs/call | hub main thread µs/call (busy) | calls per hub CPU-second | errors | wrong answers |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of rows) {
       const main = r.hubMainUsPerCall === undefined ? 'n/a' : `${r.hubMainUsPerCall} (${Math.round(r.hubMainBusy * 100)} %)`;
-      console.log(`| ${r.provider} | ${r.callsPerSecond.toLocaleString('en-US')} | ${r.hubCpuUsPerCall} | ${main} | ${r.callsPerHubCpuSecond.toLocaleString('en-US')} | ${r.errors} |`);
+      console.log(`| ${r.hub} | ${r.provider} | ${r.callsPerSecond.toLocaleString('en-US')} | ${r.hubCpuUsPerCall} | ${main} | ${r.callsPerHubCpuSecond.toLocaleString('en-US')} | ${r.errors} | ${r.wrong} |`);
     }
+    if (result.missRecoveryMs) console.log(`\ncurrent hub, c-line-miss: ${result.missRecoveryMs.count} restarts after a missed answer, back in service after ${result.missRecoveryMs.mean} ms on average (max ${result.missRecoveryMs.max})`);
     if (o.json) fs.writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    await hub.stop();
+    for (const h of hubs) await h.stop().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -241,9 +357,9 @@ async function main(argv) {
 if (require.main === module) {
   const i = process.argv.indexOf('--role');
   if (i >= 0) {
-    const [role, addrJson, event, window, id] = process.argv.slice(i + 1);
+    const [role, addrJson, event, window, id, missEvery] = process.argv.slice(i + 1);
     const addr = JSON.parse(addrJson);
-    const run = role === 'caller' ? callerRole(addr, event, Number(window), id) : nodeProviderRole(addr, event);
+    const run = role === 'caller' ? callerRole(addr, event, Number(window), id, Number(missEvery)) : nodeProviderRole(addr, event);
     run.catch((err) => {
       console.error(err);
       process.exit(1);

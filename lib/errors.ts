@@ -46,7 +46,7 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_AUTH' // connection secret or channel password refused, or missing
   | 'PIPEIO_ERR_ID_IN_USE' // the client id is already connected to the hub
   | 'PIPEIO_ERR_NO_PROVIDER' // nobody provides the called event
-  | 'PIPEIO_ERR_PROVIDER_GONE' // the provider of an in-flight call disconnected before answering
+  | 'PIPEIO_ERR_PROVIDER_GONE' // the provider of an in-flight call disconnected (a plugin: exited or was restarted) before answering
   | 'PIPEIO_ERR_FORBIDDEN' // only the owner may do this (set_password, publish, remove_subscription)
   | 'PIPEIO_ERR_CONFLICT' // a provider already exists, a subscription is owned by another client
   | 'PIPEIO_ERR_RESERVED' // a reserved channel, event or subscription name

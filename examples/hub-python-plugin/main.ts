@@ -45,6 +45,11 @@ async function main(): Promise<void> {
     console.log(`stats: ${stats.words} words, bytes ${JSON.stringify(Buffer.from(stats.bytes).toString())}`);
     await until(() => published.length > 0, 'the publication');
     console.log(`published on words/shouted: ${JSON.stringify(published[0])}`);
+    try {
+      await ch.call('stats', 42, { timeout: 10000 });
+    } catch (err) {
+      console.log(`a bad call fails: ${(err as Error).message}`);
+    }
 
     await client.close();
     await words.stop();

@@ -15,7 +15,11 @@ hub = HubPlugin()
 
 
 def handle(data, msg):
+    # Every call gets an answer: an exception becomes an error answer for its caller
+    # (the kit writes {"type":"response","request_id":...,"error":text}), so check the input.
     event = msg["event"]
+    if not isinstance(data, str):
+        raise ValueError("%s wants a string, got %s" % (event, type(data).__name__))
     if event == "shout":
         loud = hub.call("text", "upper", data, timeout=5.0)
         hub.publish("words", "shouted", loud)

@@ -16,9 +16,12 @@ POST the same (publish a declared --topic), GET|PUT /channels/{channel}/files/{e
 GET /openapi.json (the live OpenAPI 3.1 document).
 
 Options:
-      --hub ADDR            the hub: a socket path or HOST:PORT (default: comm-ipc's default socket)
 ${HTTP_OPTIONS_HELP}
+      --hub ADDR            the hub: a socket path, unix:PATH, HOST:PORT, tcp://HOST:PORT or
+                            tls://HOST:PORT (default: comm-ipc's default socket)
+      --tls-ca FILE         verify a TLS hub against this CA (PEM)
       --secret-file FILE    the hub's connection secret (one line)
+      --secret-env VAR      ... or the environment variable VAR
       --password-file CHANNEL=FILE   open CHANNEL with the password in FILE (repeat)
   -q, --quiet               print nothing but errors
   -h, --help                show this help

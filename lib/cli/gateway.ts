@@ -10,7 +10,8 @@ import type { GatewaySource } from '../gateway/hub-side';
 import type { GatewayOptions } from '../gateway/options';
 import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO, type OptionSpec } from './common';
 import { GATEWAY_HELP } from './gateway-help';
-import { defaultHubSocket, parseHostPort, parseHubAddress } from './hub-address';
+import { parseHostPort } from './hub-address';
+import { connectionOf } from './hub-remote';
 
 /** The options `gateway` and `hub --http` share. */
 export const HTTP_OPTIONS: OptionSpec = {
@@ -101,7 +102,15 @@ export async function runGateway(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(
     'gateway',
     argv,
-    { ...HTTP_OPTIONS, hub: { type: 'string' }, 'secret-file': { type: 'string' }, 'password-file': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' } },
+    {
+      ...HTTP_OPTIONS,
+      hub: { type: 'string' },
+      'secret-file': { type: 'string' },
+      'secret-env': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'password-file': { type: 'string', multiple: true },
+      quiet: { type: 'boolean', short: 'q' },
+    },
     false,
   );
   if (values['help']) {
@@ -109,11 +118,12 @@ export async function runGateway(argv: string[], io: CliIO): Promise<number> {
     return ExitCode.OK;
   }
   if (values['http'] === undefined) throw usageError('gateway', '--http HOST:PORT is required');
-  const address = parseHubAddress('gateway', (values['hub'] as string | undefined) ?? defaultHubSocket(io.env));
+  // The hub address forms, TLS and the secret as every hub command takes them (--password-file differs: CHANNEL=FILE).
+  const { 'password-file': _channelPasswords, ...connValues } = values;
+  const { address, secret } = connectionOf('gateway', connValues as Record<string, string | boolean | undefined>, io);
   const say = (line: string): void => {
     if (!values['quiet']) io.stdout.write(`${line}\n`);
   };
-  const secret = values['secret-file'] === undefined ? undefined : readLine('gateway', 'secret-file', values['secret-file'] as string);
   const passwords: Record<string, string> = {};
   for (const spec of (values['password-file'] as unknown as string[] | undefined) ?? []) {
     const cut = spec.indexOf('=');

@@ -11,6 +11,17 @@ const EXIT_CODES = `Exit codes:
 
 import { HTTP_OPTIONS_HELP } from './gateway-help';
 
+/** Every exit code of the command line (the main --help). */
+const ALL_EXIT_CODES = `Exit codes:
+  0  success                  5  path is not a FIFO
+  1  runtime failure          6  permission denied
+  2  usage error              7  hub commands: the hub cannot be reached, or went away
+  3  timeout                  8  hub commands: refused (connection secret, channel password)
+  4  pipe does not exist
+  exec: the plugin's own exit status (128+N: killed by signal N); 126 cannot execute; 127 not found
+  provide: 126 cannot execute COMMAND; 127 COMMAND not found
+`;
+
 export const MAIN_HELP = `Usage: pipe-io-server <command> [options]
 
 Named-pipe (FIFO) message servers and plugins from the shell.
@@ -35,7 +46,7 @@ Options:
   -h, --help     show help (also: pipe-io-server <command> --help)
   -v, --version  print the version
 
-${EXIT_CODES}`;
+${ALL_EXIT_CODES}`;
 
 export const SERVE_HELP = `Usage: pipe-io-server serve [--in PATH --out PATH | --dir DIR] [options]
 
@@ -111,27 +122,66 @@ ${EXIT_CODES}`;
 export const HUB_HELP = `Usage: pipe-io-server hub [--socket PATH] [--tcp HOST:PORT [--tls-cert F --tls-key F]] [options]
 
 Runs a comm-ipc-compatible message hub in the foreground until SIGINT or
-SIGTERM (exit 0, its socket file removed). Prints one line per listener.
+SIGTERM (exit 0, its socket file removed). Prints one line per listener and,
+with --nats, one per change of the NATS link and of the other hubs.
 Without --socket and --tcp it listens on comm-ipc's default socket:
 $COMM_IPC_SOCKET, else $XDG_RUNTIME_DIR/comm-ipc.default.sock, else
 /tmp/comm-ipc.$USER.sock. The socket is created 0600.
+Secrets come from files or environment variables, never from the command
+line (every user of the machine can read it).
 
-Options:
-  -s, --socket PATH         listen on a Unix socket
-  -t, --tcp HOST:PORT       listen on TCP (port 0: any free port, printed)
-      --tls-cert FILE       serve TLS on the TCP port with this certificate (PEM)
-      --tls-key FILE        and this key (PEM)
-      --secret-file FILE    require the connection secret in FILE (one line)
-      --server-id ID        the hub's id (default srv-xxxxxxxx)
-      --lb-policy P         least-active (default) | round-robin
-      --channel-policy P    terminate (default) | promote
-      --error-policy P      ignore (default) | raise | broadcast
+Listening:
+  -s, --socket PATH            a Unix socket
+  -t, --tcp HOST:PORT          TCP (port 0: any free port, printed)
+      --tls-cert FILE          serve TLS on the TCP port with this certificate (PEM)
+      --tls-key FILE           and this key (PEM)
+      --tls-client-ca FILE     require client certificates signed by this CA (PEM)
+Security:
+      --secret-file FILE       require the connection secret: the first line of FILE
+      --secret-env VAR         ... or the value of the environment variable VAR
+      --channel-passwords FILE channel passwords, one CHANNEL=PASSWORD per line
+                               (blank lines and lines starting with # are skipped)
+Identity and policies:
+      --server-id ID           the hub's id (default srv-xxxxxxxx)
+      --lb-policy P            least-active (default) | round-robin
+      --channel-policy P       terminate (default) | promote
+      --error-policy P         ignore (default) | raise | broadcast
+Timeouts (ms):
+      --idle-timeout MS        a connection may stay silent this long (default 60000)
+      --data-timeout MS        the rest of a started frame may take this long (default 60000)
+      --handshake-timeout MS   a new connection has this long to identify (default 10000)
+Limits:
+      --max-frame-size BYTES   largest frame (default 16777216); larger closes the connection
+      --max-queue-bytes BYTES  unread bytes for one client before it is closed as slow (default 67108864)
+      --max-pending-calls N    calls one client may have waiting for answers (default 65536)
+      --max-connections N      connections at once; more are refused (default 10000)
+Federation through NATS (needs the package @nats-io/transport-node; docs/cluster.md):
+      --nats URL[,URL...]      join the hubs of these NATS servers (repeatable)
+      --nats-user USER         NATS user name
+      --nats-pass-file FILE    its password: the first line of FILE
+      --nats-pass-env VAR      ... or the environment variable VAR
+      --nats-token-file FILE   a NATS token: the first line of FILE
+      --nats-token-env VAR     ... or the environment variable VAR
+      --nats-tls-ca FILE       verify the NATS servers against this CA (PEM)
+      --nats-tls-cert FILE     client certificate for NATS (PEM)
+      --nats-tls-key FILE      and its key (PEM)
+      --cluster-prefix P       subject prefix: hubs with the same prefix share channels (default pipeio.hub)
+      --cluster-heartbeat MS   between heartbeats (default 1000)
+      --cluster-peer-timeout MS  a silent hub is dropped after this long (default 3000)
+      --cluster-link-grace MS  how long our NATS link may be down before the other hubs are dropped (default 10000)
+      --cluster-max-queue BYTES  bytes queued for other hubs while the link is down (default 67108864)
+HTTP (one server: the gateway, then /metrics, /healthz, /readyz, /api/stats and the
+dashboard at /; docs/gateway.md, docs/observability.md):
 ${HTTP_OPTIONS_HELP}
-                            (with hub: also /metrics, /healthz, /readyz, /api/stats
-                            and the dashboard at /; docs/observability.md)
       --dashboard-calls     let the dashboard call events (read-only otherwise)
-  -q, --quiet               print nothing but errors
-  -h, --help                show this help
+Output:
+  -q, --quiet                  print nothing but errors
+  -h, --help                   show this help
 
-${EXIT_CODES}  1 also when another hub already listens on the socket.
+Exit codes:
+  0  stopped by SIGINT/SIGTERM
+  1  runtime failure (another hub already listens on the socket, the address
+     is taken, the NATS package is missing, ...)
+  2  usage error
+  6  permission denied (a file option, the socket's directory)
 `;

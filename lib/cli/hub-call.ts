@@ -2,7 +2,7 @@
  * `pipe-io-server call` and `explore`: one request to a running hub, its
  * answer on stdout.
  */
-import { ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
+import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { CALL_HELP, EXPLORE_HELP } from './hub-commands-help';
 import { CONNECT_OPTIONS, connectClient, connectionOf, intOption, jsonLine, parseJsonArg, required, withHubErrors } from './hub-remote';
 
@@ -34,11 +34,19 @@ export async function runCall(argv: string[], io: CliIO): Promise<number> {
     try {
       const ch = await client.open(channel, conn.password === undefined ? {} : { password: conn.password });
       const options = timeout > 0 ? { timeout } : {};
-      if (values['stream']) {
+      // An event the hub lists as a stream is called as one (every chunk printed), --stream or not:
+      // a plain call would get its first chunk only.
+      const isStream = values['stream'] === true || (await ch.explore()).events[event]?.is_stream === true;
+      if (isStream) {
         for await (const chunk of ch.stream(event, data, options)) out(chunk as Record<string, unknown>);
-      } else {
-        out((await ch.call(event, data, options)) as Record<string, unknown>);
+        return ExitCode.OK;
       }
+      const answer = (await ch.call(event, data, options)) as Record<string, unknown>;
+      if (answer['is_stream'] === true && answer['is_final'] === false) {
+        // the provider streams although the hub did not list the event as a stream: the rest is lost
+        throw new CliError(ExitCode.FAILURE, `${channel}:${event} answered with a stream (not announced as one): call it again with --stream to get every chunk`);
+      }
+      out(answer);
       return ExitCode.OK;
     } finally {
       await client.close();

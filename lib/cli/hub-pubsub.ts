@@ -3,9 +3,9 @@
  * broadcasts on a channel of a running hub, as JSON lines.
  */
 import * as readline from 'node:readline';
-import { pipeIOError } from '../errors';
+import { pipeIOError, type PipeIOError } from '../errors';
 import type { HubClient } from '../hub/client';
-import { ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
+import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { BROADCAST_HELP, LISTEN_HELP, PUBLISH_HELP, SUBSCRIBE_HELP } from './hub-commands-help';
 import { CONNECT_OPTIONS, connectClient, connectionOf, HubExit, intOption, jsonLine, parseJsonArg, required, untilSignal, withHubErrors } from './hub-remote';
 
@@ -42,12 +42,30 @@ export async function runPublish(argv: string[], io: CliIO): Promise<number> {
   const conn = connectionOf('publish', v, io);
   return withHubErrors(async () => {
     const client = await connectClient(conn);
+    // the hub's answer to a publication it refuses: an `error` frame (a publish has no reply).
+    // Not one: the end of our channel membership (its owner left), which stops no publication.
+    const refused: PipeIOError[] = [];
+    client.on('error', (err) => {
+      if (err.code !== 'PIPEIO_ERR_CHANNEL_TERMINATED') refused.push(err);
+    });
     try {
       const ch = await client.open(channel, conn.password === undefined ? {} : { password: conn.password });
       const first = new Promise<void>((resolve) => ch.onReceive(`subscription.${topic}.first`, () => resolve()));
       await ch.addSubscription(topic);
       if (v['wait']) await within(first, timeout, `no subscriber to ${channel}:${topic} within ${timeout} ms`);
-      for await (const data of values('publish', positionals, io)) await ch.publish(topic, data);
+      let sent = 0;
+      for await (const data of values('publish', positionals, io)) {
+        if (refused.length > 0) break;
+        await ch.publish(topic, data);
+        sent++;
+      }
+      // Round trip: the hub handles one connection's frames in order, so its answer comes after
+      // it handled (and answered any refusal of) every publication sent before.
+      await ch.listMembers();
+      if (refused.length > 0) {
+        const err = refused[0]!;
+        throw new CliError(ExitCode.FAILURE, `the hub refused a publication to ${channel}:${topic} (${sent} sent, ${refused.length} refused): ${err.message} [${err.code}]`);
+      }
       return ExitCode.OK;
     } finally {
       await client.close();
@@ -101,19 +119,21 @@ export async function runSubscribe(argv: string[], io: CliIO): Promise<number> {
   const conn = connectionOf('subscribe', v, io);
   return withHubErrors(async () => {
     const client = await connectClient(conn);
-    return printUntilDone(client, io, count, 'subscribed', async (print) => {
+    return printUntilDone('subscribe', client, io, count, 'subscribed', async (print) => {
       const ch = await client.open(channel, conn.password === undefined ? {} : { password: conn.password });
       const listener = (msg: Record<string, unknown>): void => print(v['full'] ? msg : msg['data']);
       await ch.subscribe(topic, listener);
       // comm-ipc tells a topic's owner about its first subscriber only when the set
       // goes from empty to non-empty: if the owner declares the topic after we
       // subscribed, subscribe again so that it learns about us (publish --wait).
+      // Both requests leave in one write and the hub handles one connection's
+      // frames back to back, so no publication falls between them; our listener
+      // is set again before anything else can arrive.
       client.on('metadata', (msg) => {
         if (msg.channel !== channel || msg['stype'] !== 'subscription' || msg['name'] !== topic) return;
-        void ch
-          .unsubscribe(topic)
-          .then(() => ch.subscribe(topic, listener))
-          .catch(() => undefined);
+        const left = ch.unsubscribe(topic);
+        const back = ch.subscribe(topic, listener);
+        void Promise.all([left, back]).catch(() => undefined);
       });
     });
   });
@@ -138,7 +158,7 @@ export async function runListen(argv: string[], io: CliIO): Promise<number> {
   const conn = connectionOf('listen', v, io);
   return withHubErrors(async () => {
     const client = await connectClient(conn);
-    return printUntilDone(client, io, count, 'listening', async (print) => {
+    return printUntilDone('listen', client, io, count, 'listening', async (print) => {
       const ch = await client.open(channel, conn.password === undefined ? {} : { password: conn.password });
       const listener = (msg: Record<string, unknown>): void => print({ event: msg['event'], sender_id: msg['sender_id'], data: msg['data'] });
       if (event === undefined) ch.onReceive(listener);
@@ -153,6 +173,7 @@ export async function runListen(argv: string[], io: CliIO): Promise<number> {
  * (exit 0) or the hub going away (exit 7).
  */
 async function printUntilDone(
+  command: string,
   client: HubClient,
   io: CliIO,
   count: number,
@@ -173,7 +194,7 @@ async function printUntilDone(
     io.stderr.write(`${ready}\n`);
     const why = await Promise.race([untilSignal(), enough, gone]);
     if (why === 'gone') {
-      io.stderr.write('pipe-io-server: the hub closed the connection\n');
+      io.stderr.write(`pipe-io-server ${command}: the hub closed the connection\n`);
       return HubExit.UNREACHABLE;
     }
     return ExitCode.OK;

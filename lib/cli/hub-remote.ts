@@ -25,8 +25,10 @@ export const CONNECT_OPTIONS: OptionSpec = {
   'tls-ca': { type: 'string' },
   tls: { type: 'boolean' },
   'secret-file': { type: 'string' },
+  'secret-env': { type: 'string' },
   'client-id': { type: 'string' },
   'password-file': { type: 'string' },
+  'password-env': { type: 'string' },
 };
 
 export interface Connection {
@@ -36,7 +38,8 @@ export interface Connection {
   password: string | undefined;
 }
 
-function readFileOption(option: string, file: string): string {
+/** Reads the file of option --`option` (exit 6 if denied, 1 if unreadable). */
+export function readFileOption(option: string, file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
@@ -45,22 +48,41 @@ function readFileOption(option: string, file: string): string {
   }
 }
 
+/**
+ * A secret given by --`name`-file FILE (its first line) or --`name`-env VAR
+ * (that environment variable): never on the command line itself, where
+ * other users see it (ps, /proc/PID/cmdline). Undefined if neither is given.
+ */
+export function secretOption(command: string, values: Record<string, string | boolean | undefined>, io: CliIO, name: string): string | undefined {
+  const file = values[`${name}-file`] as string | undefined;
+  const variable = values[`${name}-env`] as string | undefined;
+  if (file !== undefined && variable !== undefined) throw usageError(command, `--${name}-file and --${name}-env exclude each other`);
+  let secret: string | undefined;
+  if (file !== undefined) {
+    secret = readFileOption(`${name}-file`, file).replace(/\r?\n$/, '');
+    if (secret === '') throw usageError(command, `--${name}-file is empty`);
+  } else if (variable !== undefined) {
+    secret = io.env[variable];
+    if (secret === undefined || secret === '') throw usageError(command, `--${name}-env: the environment variable ${variable} is not set or empty`);
+  }
+  return secret;
+}
+
 /** The connection options of a parsed command line. */
 export function connectionOf(command: string, values: Record<string, string | boolean | undefined>, io: CliIO): Connection {
   const hub = (values['hub'] as string | undefined) ?? defaultHubSocket(io.env);
-  let address: HubClientAddress = parseHubAddress(command, hub);
+  const parsed = parseHubAddress(command, hub);
+  let address: HubClientAddress;
   const ca = values['tls-ca'] as string | undefined;
-  if (ca !== undefined || values['tls']) {
-    if ('path' in address) throw usageError(command, 'TLS needs --hub HOST:PORT');
-    address = { ...address, tls: ca !== undefined ? { ca: readFileOption('tls-ca', ca) } : {} };
+  if ('path' in parsed) {
+    if (ca !== undefined || values['tls']) throw usageError(command, `TLS needs a TCP hub address (--hub HOST:PORT or tls://HOST:PORT), not the socket ${hub}`);
+    address = parsed;
+  } else {
+    const useTls = parsed.tls || ca !== undefined || values['tls'] === true;
+    address = { host: parsed.host, port: parsed.port, ...(useTls ? { tls: ca !== undefined ? { ca: readFileOption('tls-ca', ca) } : {} } : {}) };
   }
-  let secret: string | undefined;
-  if (values['secret-file'] !== undefined) {
-    secret = readFileOption('secret-file', values['secret-file'] as string).replace(/\r?\n$/, '');
-    if (secret === '') throw usageError(command, '--secret-file is empty');
-  }
-  const passwordFile = values['password-file'] as string | undefined;
-  const password = passwordFile === undefined ? undefined : readFileOption('password-file', passwordFile).replace(/\r?\n$/, '');
+  const secret = secretOption(command, values, io, 'secret');
+  const password = secretOption(command, values, io, 'password');
   return { address, secret, clientId: values['client-id'] as string | undefined, password };
 }
 

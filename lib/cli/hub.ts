@@ -1,91 +1,75 @@
 /**
  * `pipe-io-server hub`: a comm-ipc-compatible Hub in the foreground until
- * SIGINT/SIGTERM. Prints where it listens (one line per listener).
+ * SIGINT/SIGTERM. Prints where it listens (one line per listener) and, when
+ * federated, the state of its NATS link and of the other hubs.
  */
-import * as fs from 'node:fs';
-import { isErrno } from '../errors';
+import type { ClusterEvent } from '../hub/federation/federation';
 import { Hub } from '../hub/server/hub';
-import type { HubOptions } from '../hub/server/options';
-import { CliError, ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
+import { ExitCode, parseCommandArgs, usageError, type CliIO } from './common';
 import { HUB_HELP } from './help';
 import { defaultHubSocket, parseHostPort } from './hub-address';
+import { HUB_OPTIONS, hubOptionsOf } from './hub-options';
+import { readFileOption } from './hub-remote';
 import { HTTP_OPTIONS, gatewayOptionsOf } from './gateway';
 import { startHubHttp } from './hub-http';
 import { HubGateway } from '../gateway/gateway';
 
-function readFileOption(option: string, file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'EACCES', 'EPERM')) throw new CliError(ExitCode.PERMISSION, `--${option}: permission denied: ${file}`);
-    throw new CliError(ExitCode.FAILURE, `--${option}: cannot read ${file}`);
+function clusterLine(ev: ClusterEvent): string {
+  switch (ev.type) {
+    case 'link':
+      return `cluster: NATS link ${ev.up ? 'up' : 'down'}`;
+    case 'peer':
+      return `cluster: hub ${ev.hub} ${ev.up ? 'joined' : `left${ev.reason ? ` (${ev.reason})` : ''}`}`;
+    default:
+      return `cluster: ${ev.error.message} [${ev.error.code}]`;
   }
 }
 
 /** Runs `hub`; resolves with the exit code once stopped by a signal. */
 export async function runHub(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseCommandArgs(
-    'hub',
-    argv,
-    {
-      socket: { type: 'string', short: 's' },
-      tcp: { type: 'string', short: 't' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'secret-file': { type: 'string' },
-      'server-id': { type: 'string' },
-      'lb-policy': { type: 'string' },
-      'channel-policy': { type: 'string' },
-      'error-policy': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      ...HTTP_OPTIONS,
-      'dashboard-calls': { type: 'boolean' },
-    },
-    false,
-  );
+  const { values } = parseCommandArgs('hub', argv, { ...HUB_OPTIONS, ...HTTP_OPTIONS, 'dashboard-calls': { type: 'boolean' } }, false);
   if (values['help']) {
     io.stdout.write(HUB_HELP);
     return ExitCode.OK;
   }
   const cert = values['tls-cert'] as string | undefined;
   const key = values['tls-key'] as string | undefined;
+  const clientCa = values['tls-client-ca'] as string | undefined;
   if ((cert === undefined) !== (key === undefined)) throw usageError('hub', '--tls-cert and --tls-key go together');
   if (cert !== undefined && values['tcp'] === undefined) throw usageError('hub', 'TLS needs --tcp HOST:PORT');
+  if (clientCa !== undefined && cert === undefined) throw usageError('hub', '--tls-client-ca needs --tls-cert and --tls-key');
   if (values['dashboard-calls'] && values['http'] === undefined) throw usageError('hub', '--dashboard-calls needs --http HOST:PORT');
-  const options: HubOptions = {};
-  if (values['server-id'] !== undefined) options.serverId = values['server-id'] as string;
-  if (values['secret-file'] !== undefined) {
-    options.secret = readFileOption('secret-file', values['secret-file'] as string).replace(/\r?\n$/, '');
-    if (options.secret === '') throw usageError('hub', '--secret-file is empty');
-  }
-  for (const [flag, key2] of [
-    ['lb-policy', 'lbPolicy'],
-    ['channel-policy', 'channelPolicy'],
-    ['error-policy', 'errorPolicy'],
-  ] as const) {
-    if (values[flag] !== undefined) (options as Record<string, unknown>)[key2] = values[flag];
-  }
+  const tcp = values['tcp'] === undefined ? undefined : parseHostPort('hub', values['tcp'] as string);
+  const options = hubOptionsOf(values, io);
   let hub: Hub;
-  let http: { url: string; close(): Promise<void> } | undefined;
   try {
     hub = new Hub(options);
   } catch (err) {
-    throw usageError('hub', err instanceof Error ? err.message : String(err));
+    if (err instanceof TypeError || err instanceof RangeError) throw usageError('hub', err.message);
+    throw err;
   }
   hub.on('clientError', () => undefined);
+  let http: { url: string; close(): Promise<void> } | undefined;
   const say = (line: string): void => {
     if (!values['quiet']) io.stdout.write(`${line}\n`);
   };
+  hub.on('cluster', (ev) => say(clusterLine(ev)));
   try {
-    const socketPath = (values['socket'] as string | undefined) ?? (values['tcp'] === undefined ? defaultHubSocket(io.env) : undefined);
+    const socketPath = (values['socket'] as string | undefined) ?? (tcp === undefined ? defaultHubSocket(io.env) : undefined);
     if (socketPath !== undefined) {
       await hub.listen({ path: socketPath });
       say(`hub ${hub.serverId} listening on unix:${socketPath}`);
     }
-    if (values['tcp'] !== undefined) {
-      const { host, port } = parseHostPort('hub', values['tcp'] as string);
-      const tls = cert !== undefined ? { cert: readFileOption('tls-cert', cert), key: readFileOption('tls-key', key!) } : undefined;
-      const addr = (await hub.listen({ host, port, ...(tls ? { tls } : {}) })) as { host: string; port: number };
+    if (tcp !== undefined) {
+      const tls =
+        cert !== undefined
+          ? {
+              cert: readFileOption('tls-cert', cert),
+              key: readFileOption('tls-key', key!),
+              ...(clientCa !== undefined ? { ca: readFileOption('tls-client-ca', clientCa), requestCert: true, rejectUnauthorized: true } : {}),
+            }
+          : undefined;
+      const addr = (await hub.listen({ host: tcp.host, port: tcp.port, ...(tls ? { tls } : {}) })) as { host: string; port: number };
       say(`hub ${hub.serverId} listening on ${tls ? 'tls' : 'tcp'}:${addr.host}:${addr.port}`);
     }
     if (values['http'] !== undefined) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { killChild, waitForExit, waitForLine } from '../fixtures/helpers';
 import { HubFixture } from '../hub/hub-fixture';
-import { buildOnce, runCli, startCli } from './run-cli';
+import { buildOnce, collect, runCli, startCli } from './run-cli';
 
 const UPPER = path.join(__dirname, '..', '..', 'examples', 'hub-bash-upper', 'upper.sh');
 
@@ -28,14 +28,6 @@ function waitForStderr(child: ChildProcess, pattern: RegExp, timeout = 15000): P
     };
     child.stderr?.on('data', onData);
   });
-}
-
-function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  return { stdout: () => out, stderr: () => err };
 }
 
 describe('CLI: hub client commands', function () {

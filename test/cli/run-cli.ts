@@ -87,3 +87,12 @@ export function runCli(
     });
   });
 }
+
+/** Accumulates what `child` writes on stdout and stderr. */
+export function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  return { stdout: () => out, stderr: () => err };
+}

@@ -51,6 +51,7 @@ describe('hub plugin examples', function () {
       'letters (a stream): ["a","b","c"]',
       'stats: 2 words, bytes "two words"',
       'published on words/shouted: "QUIET PLEASE"',
+      'a bad call fails: stats wants a string, got int',
     ]);
   });
 

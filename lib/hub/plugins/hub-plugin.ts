@@ -8,6 +8,8 @@
  *   crash:    incarnation closed (its last lines delivered) -> its calls in
  *             flight get errors -> backoff -> a new incarnation on a new pair
  *             (calls arriving meanwhile wait, bounded by timeout/maxPending)
+ *   breach:   'line' mode, a missed answer or a line no call asked for: its
+ *             calls fail at once, it is stopped, then restarted as after a crash
  *   exit 0 /  the instance leaves the hub; when no instance is left the
  *   budget    plugin closes ('close')
  *   stop():   callers of calls still open get PIPEIO_ERR_CLOSED -> leave
@@ -36,7 +38,7 @@ export interface HubPluginEvents {
   restart: [index: number, attempt: number, delay: number];
   /** A line of a plugin's stderr. */
   stderr: [line: string, index: number];
-  /** Something no caller could be told (a stray line, a bad 'rpc' line, a restart that failed). Emitted only when listened to. */
+  /** Something no caller could be told (a line-mode breach: a missed answer or a line no call asked for; a bad 'rpc' line; a restart that failed). Emitted only when listened to. */
   error: [err: PipeIOError, index: number];
   /** Every instance is gone (stopped, or ended for good). */
   close: [];
@@ -53,6 +55,8 @@ interface Slot {
   budget: RestartBudget | undefined;
   timer: NodeJS.Timeout | undefined;
   ended: boolean;
+  /** The incarnation being stopped because it breached the line protocol (restarted as after a crash). */
+  breached: Plugin | undefined;
 }
 
 function exitText(exit: PluginExit): string {
@@ -102,6 +106,7 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
       budget: this.options.restart ? new RestartBudget(this.options.restart) : undefined,
       timer: undefined,
       ended: false,
+      breached: undefined,
     }));
     if (this.options.password !== undefined) this.passwords.set(this.channel, this.options.password);
   }
@@ -149,8 +154,10 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
       name: slot.id,
       timeout: this.options.timeout,
       maxPending: this.options.maxPending,
+      pipeline: this.options.pipeline,
       passwords: this.passwords,
       onError: (err) => this.report(err, slot.index),
+      onBreach: () => this.incarnationBreached(slot),
     });
     if (this.options.event === undefined) return;
     const reply = await slot.bridge.request({
@@ -198,12 +205,22 @@ export class HubPlugin extends EventEmitter<HubPluginEvents> {
     });
   }
 
+  /** 'line' mode: the running incarnation cannot be trusted any more (its calls are already failed): stop it; incarnationClosed restarts. */
+  private incarnationBreached(slot: Slot): void {
+    const plugin = slot.plugin;
+    if (!plugin || slot.breached === plugin) return;
+    slot.breached = plugin;
+    plugin.stop().catch((err: unknown) => this.report(err as PipeIOError, slot.index));
+  }
+
   private incarnationClosed(slot: Slot, plugin: Plugin, exit: PluginExit, startedAt: number): void {
     if (slot.plugin !== plugin) return;
     slot.plugin = undefined;
+    const breached = slot.breached === plugin;
+    slot.breached = undefined;
     slot.bridge?.incarnationEnded(`plugin ${slot.id} exited (${exitText(exit)}) before answering`);
     if (this.stateValue === 'closing' || this.stateValue === 'closed') return;
-    const crashed = exit.code !== 0 || exit.signal !== null;
+    const crashed = breached || exit.code !== 0 || exit.signal !== null;
     const next = crashed ? slot.budget?.next(Date.now() - startedAt) : undefined;
     if (!next) {
       this.endSlot(slot, `plugin ${slot.id} ended (${exitText(exit)})`);

@@ -4,22 +4,35 @@
  * neither pipes nor sockets: the member feeds it lines and frames and gives
  * it a writer while an incarnation of the plugin is up.
  *
- *   hub 'call' ──> waiting (no incarnation) ──writer──> in flight ──line──> response
- *                     │                                   │
- *                     └── timeout / limit / closed ───────┴──> error response
+ *   hub 'call' ──> waiting ──writer──> in flight ──line──> response
+ *                     │                    │
+ *                     └── timeout / limit / closed / breach ──> error response
+ *
+ * A call waits while no incarnation is up and, in 'line' mode, while the
+ * instance already has `pipeline` calls written and unanswered (default 1:
+ * the next call is written only once the previous answer came back and the
+ * lines read with it were taken, so that a second line written with an
+ * answer meets no call in flight and is seen as the breach it is).
  *
  * Every call leaves the tables on each path (answer, timeout, incarnation
  * ended, close); the calls' timeouts share one timer (call-deadlines.ts).
- * In 'line' mode answers match calls by order, so a timed-out call stays in
- * the queue as a tombstone until the plugin's late line for it arrives (or
- * the incarnation ends).
+ *
+ * In 'line' mode answers match calls by order only, so an incarnation that
+ * missed an answer (a call written to it timed out) or wrote a line no call
+ * asked for can no longer be trusted: any line it writes next could be the
+ * late answer of another call. It is breached: every call in flight on it
+ * fails at once (the timed-out one PIPEIO_ERR_TIMEOUT, the others
+ * PIPEIO_ERR_PROVIDER_GONE), nothing it writes afterwards is read, calls
+ * from then on wait for the next incarnation, and the member is told
+ * (`onBreach`) to stop it and start another.
  */
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
-import { channelProof } from '../security/signing';
 import { CallDeadlines } from './call-deadlines';
 import { CallLines } from './call-lines';
+import { CallQueue } from './call-queue';
 import { fromJsonText } from './json-value';
-import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, requestFrame, type PluginLine, type PluginLineMode, type PluginRequest } from './line-protocol';
+import { envelopeLine, errorOf, LineShapeError, parsePluginLine, preview, type PluginLine, type PluginLineMode } from './line-protocol';
+import { OutCalls } from './out-calls';
 
 /** The body of an answer to a call (comm-ipc's response keys, in this order). */
 export type ResponseBody =
@@ -44,12 +57,20 @@ export interface BridgeOptions {
   name: string;
   /** Per call: ms without an answer before the caller gets PIPEIO_ERR_TIMEOUT (0: never). */
   timeout: number;
-  /** Calls in flight (line mode: tombstones included) beyond which calls are refused with PIPEIO_ERR_LIMIT. */
+  /** Calls waiting or in flight beyond which calls are refused with PIPEIO_ERR_LIMIT. */
   maxPending: number;
+  /** 'line' mode: calls written to the incarnation before its answers to the earlier ones came back (>= 1). */
+  pipeline: number;
   /** Channel passwords for registrations (channel -> password). */
   passwords: Map<string, string>;
   /** Problems that no caller can be told about (a stray or malformed line in 'rpc' mode, ...). */
   onError(err: PipeIOError): void;
+  /**
+   * 'line' mode: the running incarnation missed an answer or wrote a line no
+   * call asked for; its calls have been failed and its lines are ignored from
+   * now on. The member stops it and starts another (its restart policy).
+   */
+  onBreach(reason: string): void;
 }
 
 interface InCall {
@@ -63,13 +84,10 @@ interface InCall {
   /** performance.now() ms of its timeout (0: none armed); see CallDeadlines. */
   deadline: number;
   done: boolean;
-}
-
-interface OutCall {
-  pluginRid: string | undefined;
-  kind: 'call' | 'request' | 'internal';
-  timer?: NodeJS.Timeout;
-  resolve?: (frame: Record<string, unknown>) => void;
+  /** Written to an incarnation. */
+  written: boolean;
+  /** Waiting to be written (see CallQueue). */
+  queued: boolean;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -78,17 +96,21 @@ export class InstanceBridge {
   private readonly link: HubLink;
   private readonly options: BridgeOptions;
   private writer: LineWriter | undefined;
-  /** Calls received while no incarnation was up, in order. */
-  private waiting: InCall[] = [];
-  /** 'line' mode: calls written, in order (tombstones included). */
+  /** Calls not written yet (no incarnation up, or the line-mode pipeline full), in order. */
+  private readonly waiting = new CallQueue<InCall>();
+  /** 'line' mode: a pump of waiting calls is scheduled (after an answer). */
+  private pumpQueued = false;
+  /** 'line' mode: calls written, in order. */
   private fifo: InCall[] = [];
   private fifoHead = 0;
   /** 'rpc' mode: calls written, by local id. */
   private readonly inCalls = new Map<string, InCall>();
-  /** Requests this member sent to the hub, by hub request id. */
-  private readonly outCalls = new Map<string, OutCall>();
+  /** Requests this member sent to the hub (its own, its plugin's). */
+  private readonly outCalls: OutCalls;
   private seq = 0;
   private closed = false;
+  /** 'line' mode: the running incarnation is breached; its lines are dropped until the next one attaches. */
+  private muted = false;
   /** Timeouts of the calls (in flight or waiting). */
   private readonly deadlines: CallDeadlines<InCall>;
   private readonly lines: CallLines;
@@ -100,19 +122,29 @@ export class InstanceBridge {
     this.options = options;
     this.deadlines = new CallDeadlines<InCall>(options.timeout, (call) => this.callOnTimeout(call));
     this.lines = new CallLines(options.mode);
+    this.outCalls = new OutCalls({ send: (frame) => link.send(frame), writeLine: (line) => this.writeLine(line), passwords: options.passwords });
   }
 
-  /** Calls waiting or in flight (line-mode tombstones included). */
+  /** Calls waiting or in flight. */
   get pending(): number {
-    return this.waiting.length + this.fifo.length - this.fifoHead + this.inCalls.size;
+    return this.waiting.size + this.fifo.length - this.fifoHead + this.inCalls.size;
   }
 
-  /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order. */
+  /** An incarnation is up: later lines go to `write`; waiting calls are written now, in order (line mode: up to `pipeline`). */
   attachWriter(write: LineWriter): void {
     this.writer = write;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const call of waiting) if (!call.done) this.writeCall(call);
+    this.muted = false;
+    this.pump();
+  }
+
+  /** True if a call may be written now (an incarnation is up, the line-mode pipeline has room). */
+  private canWrite(): boolean {
+    return this.writer !== undefined && (this.options.mode === 'rpc' || this.fifo.length - this.fifoHead < this.options.pipeline);
+  }
+
+  /** Writes waiting calls, in order, while there is room. */
+  private pump(): void {
+    while (this.waiting.size > 0 && this.canWrite()) this.writeCall(this.waiting.shift()!);
   }
 
   /** The incarnation is going down: calls from now on wait for the next one. */
@@ -128,11 +160,7 @@ export class InstanceBridge {
     this.fifoHead = 0;
     this.inCalls.clear();
     for (const call of calls) this.fail(call, reason, code);
-    for (const [rid, out] of this.outCalls) {
-      if (out.kind === 'internal') continue;
-      clearTimeout(out.timer);
-      this.outCalls.delete(rid);
-    }
+    this.outCalls.forgetPlugin();
   }
 
   /** The member is stopping: everything still open fails with `reason`. Idempotent. */
@@ -140,24 +168,14 @@ export class InstanceBridge {
     if (this.closed) return;
     this.incarnationEnded(reason, 'PIPEIO_ERR_CLOSED');
     this.closed = true;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const call of waiting) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
+    for (const call of this.waiting.drain()) this.fail(call, reason, 'PIPEIO_ERR_CLOSED');
     this.deadlines.close();
-    for (const out of this.outCalls.values()) {
-      clearTimeout(out.timer);
-      out.resolve?.({ type: 'response', error: reason, code: 'PIPEIO_ERR_CLOSED' });
-    }
-    this.outCalls.clear();
+    this.outCalls.close(reason);
   }
 
   /** Sends a request of the member itself (registration); resolves with the hub's final response. */
   request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const rid = `m${++this.seq}`;
-    return new Promise((resolve) => {
-      this.outCalls.set(rid, { pluginRid: undefined, kind: 'internal', resolve });
-      this.link.send({ ...frame, request_id: rid });
-    });
+    return this.outCalls.request(frame);
   }
 
   // -- from the hub ------------------------------------------------------------
@@ -169,7 +187,7 @@ export class InstanceBridge {
         this.onCall(frame);
         return;
       case 'response':
-        this.onResponse(frame);
+        this.outCalls.onResponse(frame);
         return;
       case 'send':
       case 'broadcast':
@@ -177,7 +195,7 @@ export class InstanceBridge {
         if (this.options.mode === 'rpc') this.writeLine(envelopeLine(frame['type'], frame));
         return;
       case 'auth_challenge':
-        this.onChallenge(frame);
+        this.outCalls.onChallenge(frame);
         return;
       case 'error':
         if (this.options.mode === 'rpc') this.writeLine(envelopeLine('error', frame));
@@ -205,7 +223,7 @@ export class InstanceBridge {
 
   /** A new call, or undefined if it was refused (closed, too many pending: the caller is answered). */
   private admit(rid: string | undefined, caller: string, channel: string, event: string): InCall | undefined {
-    const call: InCall = { caller, rid, channel, event, local: '', line: '', deadline: 0, done: false };
+    const call: InCall = { caller, rid, channel, event, local: '', line: '', deadline: 0, done: false, written: false, queued: false };
     if (this.closed) {
       this.fail(call, `plugin ${this.options.name} is stopping`, 'PIPEIO_ERR_CLOSED');
       return undefined;
@@ -218,10 +236,10 @@ export class InstanceBridge {
     return call;
   }
 
-  /** Arms the call's timeout and writes `line` now, or queues the call with its line until an incarnation is up. */
+  /** Arms the call's timeout and writes `line` now, or queues the call with its line until it may be written. */
   private dispatchCall(call: InCall, line: string): void {
     this.deadlines.arm(call);
-    if (this.writer) {
+    if (this.waiting.size === 0 && this.canWrite()) {
       this.writeCall(call, line);
     } else {
       call.line = line;
@@ -239,6 +257,7 @@ export class InstanceBridge {
       this.fail(call, `plugin ${this.options.name}: cannot write the call: ${e.message}`, e.code ?? 'PIPEIO_ERR_CLOSED');
       return;
     }
+    call.written = true;
     if (this.options.mode === 'line') this.fifo.push(call);
     else this.inCalls.set(call.local, call);
   }
@@ -254,47 +273,28 @@ export class InstanceBridge {
 
   private callOnTimeout(call: InCall): void {
     if (call.done) return;
-    // 'line' mode keeps it queued as a tombstone: the plugin's late line must still be consumed.
     if (this.options.mode === 'rpc') this.inCalls.delete(call.local);
-    this.fail(call, `plugin ${this.options.name} did not answer ${call.channel}:${call.event} within ${this.options.timeout} ms`, 'PIPEIO_ERR_TIMEOUT');
+    const text = `plugin ${this.options.name} did not answer ${call.channel}:${call.event} within ${this.options.timeout} ms`;
+    this.fail(call, text, 'PIPEIO_ERR_TIMEOUT');
+    // 'line' mode: its next line might be this call's late answer or the next call's: nothing it writes can be paired any more
+    if (this.options.mode === 'line' && call.written && !this.muted) this.breach(text, 'PIPEIO_ERR_TIMEOUT');
   }
 
-  private onResponse(frame: Record<string, unknown>): void {
-    const rid = str(frame['request_id']);
-    const out = this.outCalls.get(rid);
-    if (!out) return;
-    const hasError = 'error' in frame;
-    if (out.kind !== 'call' && !hasError && !('data' in frame)) return; // comm-ipc's first register reply ({success})
-    const final = hasError || frame['is_stream'] !== true || frame['is_final'] === true;
-    if (final) {
-      clearTimeout(out.timer);
-      this.outCalls.delete(rid);
-    } else if (out.timer) {
-      out.timer.refresh();
-    }
-    if (out.kind === 'internal') return out.resolve?.(frame);
-    if (out.pluginRid === undefined) {
-      if (hasError) this.writeLine(envelopeLine('error', { message: frame['error'], code: frame['code'] }));
-      return;
-    }
-    this.writeLine(envelopeLine('response', { ...frame, request_id: out.pluginRid, channel: undefined, event: undefined, sender_id: undefined }));
-  }
-
-  private onChallenge(frame: Record<string, unknown>): void {
-    const channel = str(frame['channel']);
-    const password = this.options.passwords.get(channel);
-    const rid = str(frame['request_id']);
-    if (password === undefined) {
-      this.onResponse({ type: 'response', request_id: rid, error: `Channel ${channel} requires authentication, but no password was provided.`, code: 'PIPEIO_ERR_AUTH' });
-      return;
-    }
-    this.link.send({
-      type: 'register',
-      request_id: rid,
-      channel,
-      proof: channelProof(password, str(frame['challenge'])),
-      challenge_id: frame['challenge_id'],
-    });
+  /**
+   * 'line' mode: the running incarnation can no longer be trusted to answer
+   * in order. Its calls in flight fail now, its lines are ignored, calls from
+   * now on wait for the next incarnation, and the member replaces it.
+   */
+  private breach(reason: string, code: PipeIOErrorCode): void {
+    this.muted = true;
+    this.writer = undefined;
+    const calls = this.fifo.slice(this.fifoHead);
+    this.fifo = [];
+    this.fifoHead = 0;
+    const gone = `plugin ${this.options.name} was restarted before answering (line mode: ${reason}, so its later lines cannot be paired with calls)`;
+    for (const call of calls) this.fail(call, gone, 'PIPEIO_ERR_PROVIDER_GONE');
+    this.options.onError(pipeIOError(code, `${reason}: restarting it (line mode pairs answers with calls by order only)`));
+    this.options.onBreach(reason);
   }
 
   // -- from the plugin ---------------------------------------------------------
@@ -312,16 +312,22 @@ export class InstanceBridge {
    * packs the value (msgpackr) into the response frame.
    */
   private onDataLine(text: string): void {
+    if (this.muted) {
+      this.orphanLines++; // a breached incarnation: its lines belong to nobody
+      return;
+    }
     const call = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead++] : undefined;
     if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.fifoHead);
       this.fifoHead = 0;
     }
     if (!call) {
+      // more lines than calls: one of its earlier lines may already have answered the wrong call
       this.orphanLines++;
-      this.options.onError(pipeIOError('PIPEIO_ERR_PROTOCOL', `plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`));
+      this.breach(`plugin ${this.options.name} wrote a line no call asked for: ${preview(text)}`, 'PIPEIO_ERR_PROTOCOL');
       return;
     }
+    this.schedulePump();
     if (call.done) {
       this.orphanLines++;
       return;
@@ -336,6 +342,26 @@ export class InstanceBridge {
     const error = errorOf(value);
     if (error !== undefined) this.fail(call, error, 'PIPEIO_ERR_REMOTE');
     else this.answer(call, { data: value, is_final: true });
+  }
+
+  /**
+   * 'line' mode, after an answer: with `pipeline` 1 the next waiting call is
+   * written once the lines read with this one have been taken (a microtask:
+   * after the rest of the batch), so that a second line the plugin wrote
+   * with its answer meets no call in flight. A longer pipeline trusts the
+   * plugin: refilled at once.
+   */
+  private schedulePump(): void {
+    if (this.waiting.size === 0) return;
+    if (this.options.pipeline > 1) {
+      this.pump();
+    } else if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        if (!this.closed) this.pump();
+      });
+    }
   }
 
   private onRpcLine(text: string): void {
@@ -359,7 +385,7 @@ export class InstanceBridge {
       case 'response':
         return this.onPluginResponse(line);
       case 'call':
-        return this.callOut(line.request_id, { type: 'call', channel: line.channel, event: line.event, data: line.data ?? null, is_stream: line.stream === true, is_final: line.stream !== true }, line.timeout ?? this.options.timeout);
+        return this.outCalls.callOut(line.request_id, { type: 'call', channel: line.channel, event: line.event, data: line.data ?? null, is_stream: line.stream === true, is_final: line.stream !== true }, line.timeout ?? this.options.timeout);
       case 'send':
         return this.link.send({ type: 'send', channel: line.channel, event: line.event, data: line.data ?? null });
       case 'broadcast':
@@ -367,7 +393,7 @@ export class InstanceBridge {
       case 'publish':
         return this.link.send({ type: 'publish', channel: line.channel, sub_name: line.sub_name, data: line.data ?? null });
       default:
-        return this.pluginRequest(line);
+        return this.outCalls.pluginRequest(line);
     }
   }
 
@@ -389,27 +415,6 @@ export class InstanceBridge {
     }
   }
 
-  private callOut(pluginRid: string | undefined, frame: Record<string, unknown>, timeout: number): void {
-    const rid = `p${++this.seq}`;
-    const out: OutCall = { pluginRid, kind: 'call' };
-    if (timeout > 0) {
-      out.timer = setTimeout(() => {
-        this.outCalls.delete(rid);
-        this.writeLine(envelopeLine('response', { request_id: pluginRid, error: `no answer from ${String(frame['channel'])}:${String(frame['event'])} within ${timeout} ms`, code: 'PIPEIO_ERR_TIMEOUT' }));
-      }, timeout);
-      out.timer.unref?.();
-    }
-    this.outCalls.set(rid, out);
-    this.link.send({ ...frame, request_id: rid });
-  }
-
-  private pluginRequest(line: PluginRequest): void {
-    const rid = `q${++this.seq}`;
-    this.outCalls.set(rid, { pluginRid: line.request_id, kind: 'request' });
-    if (line.password !== undefined) this.options.passwords.set(line.channel, line.password);
-    this.link.send(requestFrame(line, rid));
-  }
-
   // -- answering callers ---------------------------------------------------------
 
   private send(call: InCall, body: ResponseBody): void {
@@ -427,6 +432,7 @@ export class InstanceBridge {
   private settle(call: InCall): void {
     call.done = true;
     call.line = '';
+    this.waiting.drop(call);
     this.deadlines.disarm(call);
   }
 

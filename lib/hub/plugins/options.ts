@@ -23,6 +23,15 @@ export interface HubPluginOptions {
   timeout?: number;
   /** Per instance: calls waiting or in flight beyond which new calls get PIPEIO_ERR_LIMIT. @default 10000 */
   maxPending?: number;
+  /**
+   * 'line' mode, per instance: calls written to the plugin before it has
+   * answered the earlier ones. 1 (the default) guarantees that no answer ever
+   * reaches the wrong caller whatever the plugin writes; more is faster but
+   * trusts the plugin to answer every line exactly once (a plugin that skips
+   * one makes the next answers go to the wrong callers until its timeout).
+   * @default 1
+   */
+  pipeline?: number;
   /** Member id (with several instances: the prefix). @default `plugin-<event>-<random>` */
   id?: string;
   /** The channel's password, if it has one (answers the hub's challenge). */
@@ -50,6 +59,7 @@ export interface ResolvedHubPluginOptions {
   mode: PluginLineMode;
   timeout: number;
   maxPending: number;
+  pipeline: number;
   id: string;
   isGroup: boolean;
   stream: boolean;
@@ -102,6 +112,7 @@ export function resolveHubPluginOptions(options: HubPluginOptions): ResolvedHubP
     mode,
     timeout: checkInt('timeout', options.timeout ?? 30000, 0, 2 ** 31 - 1),
     maxPending: checkInt('maxPending', options.maxPending ?? 10000, 1, 1 << 24),
+    pipeline: checkInt('pipeline', options.pipeline ?? 1, 1, 1 << 24),
     id,
     isGroup: instances > 1 || group !== undefined,
     stream: options.stream === true,
