@@ -4,12 +4,12 @@
  * its output, so the examples cannot rot.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
+import { needsTools } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
 
@@ -70,7 +70,8 @@ describe('examples', function () {
     ]);
   });
 
-  it('python-plugin: a Python plugin answers JSON requests', async () => {
+  it('python-plugin: a Python plugin answers JSON requests', async function () {
+    needsTools('python3').call(this);
     expect(lines(await runExample('python-plugin'))).to.deep.equal([
       'reply: {"id":1,"words":5,"longest":"anything"}',
       'reply: {"id":2,"words":0,"longest":""}',
@@ -80,10 +81,7 @@ describe('examples', function () {
   });
 
   it('c-plugin: a C plugin built with cc answers each message', async function () {
-    if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) {
-      console.log('      skipping: no C compiler (cc) on PATH');
-      this.skip(); // no C compiler: reason printed above
-    }
+    needsTools('cc').call(this);
     expect(lines(await runExample('c-plugin'))).to.deep.equal([
       'built plugin with cc',
       '"stressed" -> "8 desserts"',
@@ -93,7 +91,8 @@ describe('examples', function () {
     ]);
   });
 
-  it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async () => {
+  it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async function () {
+    needsTools('python3').call(this);
     expect(lines(await runExample('daemon-socket-pidfile'))).to.deep.equal([
       'daemon is ready',
       "pidfile holds the daemon's pid: true",

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { killAll, startChild, waitForExit } from '../clients/child-process';
 import { buildOnce } from '../cli/run-cli';
+import { needsPython } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example, on a loaded machine
 
@@ -28,7 +30,9 @@ describe('hub plugin examples', function () {
   this.timeout(RUN_DEADLINE_MS + 5000);
   after(() => killAll());
 
-  it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async () => {
+  it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async function () {
+    needsTools('jq').call(this);
+    needsPython('msgpack').call(this);
     expect(await runExample('hub-bash-upper')).to.deep.equal([
       'plugin bash-upper provides text:upper',
       'node-app got: "HELLO FROM NODE" (from bash-upper)',
@@ -37,7 +41,8 @@ describe('hub plugin examples', function () {
     ]);
   });
 
-  it('hub-c-group: a C plugin serves a group of 4', async () => {
+  it('hub-c-group: a C plugin serves a group of 4', async function () {
+    needsTools('cc').call(this);
     expect(await runExample('hub-c-group')).to.deep.equal([
       '4 instances (c-worker-1, c-worker-2, c-worker-3, c-worker-4) provide jobs:workers.square',
       '100 calls: 100 correct, answered by 4 processes',
@@ -45,7 +50,8 @@ describe('hub plugin examples', function () {
     ]);
   });
 
-  it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async () => {
+  it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async function () {
+    needsTools('python3').call(this);
     expect(await runExample('hub-python-plugin')).to.deep.equal([
       'shout: "QUIET PLEASE"',
       'letters (a stream): ["a","b","c"]',

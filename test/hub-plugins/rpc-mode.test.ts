@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { waitFor } from '../fixtures/helpers';
 import { PluginFixture } from './fixture';
+import { PYTHON } from '../fixtures/python-env';
 
 /** Prelude of the inline Python plugins: recv() a line as a dict, send(dict) a line. */
 const PRELUDE = `
@@ -28,7 +29,7 @@ describe('Hub plugins: rpc mode', function () {
   });
   afterEach(() => fx.stop());
 
-  const py = (body: string, options: Parameters<PluginFixture['attach']>[2]) => fx.attach('python3', ['-c', PRELUDE + body], { mode: 'rpc', ...options });
+  const py = (body: string, options: Parameters<PluginFixture['attach']>[2]) => fx.attach(PYTHON, ['-c', PRELUDE + body], { mode: 'rpc', ...options });
 
   it('calls carry request ids, so answers may come out of order', async () => {
     await py(

@@ -7,6 +7,7 @@ import { Hub } from '../../lib/hub/server/hub';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { HubFixture } from './hub-fixture';
 import { RawClient } from './raw-client';
+import { PYTHON } from '../fixtures/python-env';
 
 function frameOf(payload: Buffer): Buffer {
   const h = Buffer.alloc(4);
@@ -126,7 +127,7 @@ describe('Hub listeners', () => {
     dir = makeTempDir('hubl');
     const sock = path.join(dir, 'h.sock');
     // A socket file nobody listens on, as a crashed hub leaves it (Python does not unlink on exit).
-    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', sock]);
+    execFileSync(PYTHON, ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', sock]);
     expect(fs.lstatSync(sock).isSocket()).to.equal(true);
     const old = process.umask(0);
     const hub = new Hub({ serverId: 'L' });

@@ -16,6 +16,7 @@ import {
   signFrame,
   verifyFrame,
 } from '../../lib/hub/security/signing';
+import { PYTHON } from '../fixtures/python-env';
 
 /**
  * Values travel to Python as tagged JSON, so that int/float, map-key types and
@@ -59,7 +60,7 @@ print(json.dumps(out))
 
 /** Runs Python's json.dumps over every value; one result per value. */
 function pythonDumps(values: unknown[]): { ok?: string; err?: string }[] {
-  const r = spawnSync('python3', ['-c', PY_DUMPS], { input: JSON.stringify(values.map(tag)), encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', PY_DUMPS], { input: JSON.stringify(values.map(tag)), encoding: 'utf8' });
   expect(r.error, 'python3 must be runnable').to.equal(undefined);
   expect(r.status, r.stderr).to.equal(0);
   const out = JSON.parse(r.stdout) as { ok?: string; err?: string }[];

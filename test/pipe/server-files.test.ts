@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
 
 async function startError(server: PipeIOServer): Promise<PipeIOError | undefined> {
   return server.start().then(
@@ -65,7 +66,7 @@ describe('PipeIOServer pipe files', () => {
       fs.symlinkSync(path.join(dir, 'target'), p);
     }],
     // A bound socket file that outlives its owner, made by a process that exits.
-    ['a socket', (p) => void execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(p)})`])],
+    ['a socket', (p) => void execFileSync(PYTHON, ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(p)})`])],
   ];
   for (const [what, make] of intruders) {
     it(`never follows or clobbers ${what} at a pipe path`, async () => {

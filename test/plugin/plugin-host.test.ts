@@ -10,6 +10,7 @@ import type { Plugin } from '../../lib/plugin/plugin';
 import { PluginHost } from '../../lib/plugin/plugin-host';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { BASH_PLUGIN, nextEvent, nextMessage, processExists, PY_PLUGIN, STUBBORN_PLUGIN } from './helpers';
+import { PYTHON } from '../fixtures/python-env';
 
 describe('PluginHost', function () {
   let host: PluginHost;
@@ -52,7 +53,7 @@ describe('PluginHost', function () {
 
     it('runs a Python plugin next to a bash one and routes each one its own messages', async function () {
       const bash = await spawnReady(BASH_PLUGIN);
-      const py = await spawnReady('python3', [PY_PLUGIN]);
+      const py = await spawnReady(PYTHON, [PY_PLUGIN]);
       expect(bash.name).to.not.equal(py.name);
       expect(host.plugins()).to.have.members([bash, py]);
       const fromPy: string[] = [];
@@ -65,7 +66,7 @@ describe('PluginHost', function () {
     });
 
     it("emits the plugin's stderr as 'stderr' line events", async function () {
-      const plugin = await spawnReady('python3', [PY_PLUGIN]);
+      const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const lines = nextEvent<[string]>(plugin, 'stderr', (line) => line === 'second line');
       const first = nextEvent<[string]>(plugin, 'stderr');
       plugin.send('stderr first line');
@@ -169,7 +170,7 @@ describe('PluginHost', function () {
     });
 
     it('delivers every message a plugin wrote right before exiting', async function () {
-      const plugin = await spawnReady('python3', [PY_PLUGIN]);
+      const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const got: string[] = [];
       plugin.on('message', (m) => got.push(m.toString()));
       plugin.send('burst 200');
@@ -269,7 +270,7 @@ describe('PluginHost', function () {
       host = new PluginHost({ gracePeriod: 200 });
       const plugins = [
         await spawnReady(BASH_PLUGIN),
-        await spawnReady('python3', [PY_PLUGIN]),
+        await spawnReady(PYTHON, [PY_PLUGIN]),
         await spawnReady(STUBBORN_PLUGIN),
       ];
       const pids = plugins.map((p) => p.pid as number);

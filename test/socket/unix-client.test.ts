@@ -7,6 +7,7 @@ import { PipeIOError } from '../../lib/errors';
 import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { killChild, makeTempDir, removeTempDir, waitFor, waitForLine } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -105,7 +106,7 @@ describe('UnixClient', () => {
         '    c, _ = s.accept(); f = c.makefile("rwb")\n' +
         '    for line in f:\n' +
         '        f.write(line); f.flush()\n';
-      const py = spawn('python3', ['-c', script, sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const py = spawn(PYTHON, ['-c', script, sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
       const fillers: net.Socket[] = [];
       try {
         await waitForLine(py, /^ready$/);
