@@ -1,6 +1,7 @@
 /**
  * Runs every example in examples/ as a real process, the way its README says
- * (`node -r ts-node/register examples/x/main.ts`), with a deadline, and checks
+ * (`node -r ts-node/register/transpile-only examples/x/main.ts`, against the
+ * built package: each imports 'pipe-io-server'), with a deadline, and checks
  * its output, so the examples cannot rot.
  */
 import { expect } from 'chai';
@@ -9,15 +10,15 @@ import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
+import { buildOnce } from '../cli/run-cli';
 import { needsTools } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
 
 /** Runs examples/<name>/main.ts; resolves with its stdout once it exited 0. */
 async function runOnce(name: string): Promise<string> {
-  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', name, 'main.ts')], {
     cwd: ROOT,
-    env: { TS_NODE_TRANSPILE_ONLY: '1' }, // types are checked by tsc; this only saves start-up time
     label: `example ${name}`,
   });
   const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
@@ -49,6 +50,10 @@ function lines(text: string): string[] {
 describe('examples', function () {
   this.timeout(RUN_DEADLINE_MS + 5000);
 
+  before(function () {
+    this.timeout(120000); // compiles dist/ when lib/ changed: the examples import the built package
+    buildOnce();
+  });
   after(() => killAll());
 
   it('bash-while-read: a bash while-read loop answers a PipeIOServer', async () => {
@@ -109,10 +114,9 @@ describe('examples', function () {
   it('daemon-socket-pidfile: SIGTERM stops the daemon with exit 0 and removes its files', async () => {
     const dir = makeTempDir('pio-daemon');
     try {
-      const daemon = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
+      const daemon = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
         cwd: ROOT,
-        env: { TS_NODE_TRANSPILE_ONLY: '1' },
-        label: 'daemon.ts',
+            label: 'daemon.ts',
       });
       await waitForOutput(daemon, 'stdout', /ready pid=\d+/, RUN_DEADLINE_MS);
       expect(fs.readFileSync(path.join(dir, 'daemon.pid'), 'utf8')).to.equal(`${daemon.child.pid}\n`);

@@ -15,9 +15,8 @@ import { needsTools } from '../fixtures/tools';
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example, on a loaded machine
 
 async function runExample(name: string): Promise<string[]> {
-  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', name, 'main.ts')], {
     cwd: ROOT,
-    env: { TS_NODE_TRANSPILE_ONLY: '1' },
     label: `example ${name}`,
   });
   const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
@@ -28,6 +27,10 @@ async function runExample(name: string): Promise<string[]> {
 
 describe('hub plugin examples', function () {
   this.timeout(RUN_DEADLINE_MS + 5000);
+  before(function () {
+    this.timeout(120000); // compiles dist/ when lib/ changed: the examples import the built package
+    buildOnce();
+  });
   after(() => killAll());
 
   it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async function () {
