@@ -5,7 +5,7 @@
  * shell line that no longer parses, fails here.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildOnce } from '../cli/run-cli';
@@ -93,6 +93,33 @@ function failure(b: CodeBlock, what: string, r: ReturnType<typeof spawnSync>): s
   return `${where(b)} (${b.info}): ${what} failed (${r.error?.message ?? r.status ?? r.signal}): ${out}`;
 }
 
+/**
+ * Runs a `bash run` block in its own process group; whatever it leaves running
+ * (a background hub, say) is killed with the group. Resolves with a failure
+ * message, or undefined when it exited 0 within RUN_TIMEOUT_MS.
+ */
+function runBash(b: CodeBlock, cwd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', b.code], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const killGroup = (): void => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone
+      }
+    };
+    const timer = setTimeout(killGroup, RUN_TIMEOUT_MS);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      killGroup();
+      resolve(code === 0 ? undefined : `${where(b)} (${b.info}): exited ${code ?? signal}${signal ? ` (timeout ${RUN_TIMEOUT_MS} ms?)` : ''}: ${out.trim()}`);
+    });
+  });
+}
+
 /** A shim directory with `pipe-io-server` running dist/cli/main.js, for `bash run` blocks. */
 function cliShim(dir: string): string {
   const bin = path.join(dir, 'bin');
@@ -117,6 +144,20 @@ describe('docs code blocks (README.md, docs/*.md)', function () {
     });
     expect(problems, problems.join('\n')).to.deep.equal([]);
     expect(blocks.length).to.be.greaterThan(30);
+  });
+
+  it('the type-check finds a broken snippet and names its markdown line (the harness can fail)', function () {
+    this.timeout(180_000);
+    const block: CodeBlock = {
+      file: 'docs/broken.md',
+      line: 10,
+      info: 'ts',
+      lang: 'ts',
+      modifiers: [],
+      code: "import { HubClient } from 'pipe-io-server';\nconst ch = await new HubClient({ path: '/tmp/h.sock' }).open('math');\nawait ch.addEvent('add', async (msg) => msg.data.a + msg.data.b);",
+    };
+    const errors = typeCheck(dir, [{ name: 'broken.ts', parts: [{ block, firstLine: 1 }], text: `${block.code}\n`, lines: 3 }]);
+    expect(errors.join('\n')).to.match(/^docs\/broken\.md:12: error TS18046: 'msg\.data' is of type 'unknown'/m);
   });
 
   it('the ts blocks type-check (strict) against lib/', function () {
@@ -147,7 +188,7 @@ describe('docs code blocks (README.md, docs/*.md)', function () {
     expect(problems, problems.join('\n')).to.deep.equal([]);
   });
 
-  it('the "bash run" blocks run and exit 0, with the built CLI as pipe-io-server', function () {
+  it('the "bash run" blocks run and exit 0, with the built CLI as pipe-io-server', async function () {
     this.timeout(blocks.filter((b) => has(b, 'run')).length * RUN_TIMEOUT_MS + 120_000);
     buildOnce();
     const bin = cliShim(dir);
@@ -155,14 +196,7 @@ describe('docs code blocks (README.md, docs/*.md)', function () {
     for (const b of blocks.filter((x) => has(x, 'run'))) {
       const cwd = makeTempDir('pio-docs-run');
       try {
-        const r = spawnSync('bash', ['-euo', 'pipefail', '-c', b.code], {
-          cwd,
-          encoding: 'utf8',
-          timeout: RUN_TIMEOUT_MS,
-          killSignal: 'SIGKILL',
-          env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}`, TMPDIR: cwd },
-        });
-        const p = failure(b, 'running it', r);
+        const p = await runBash(b, cwd, { ...process.env, PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}`, TMPDIR: cwd });
         if (p) problems.push(p);
       } finally {
         removeTempDir(cwd);
