@@ -92,6 +92,28 @@ describe('npm package', () => {
     expect(stdout.trim()).to.equal('running');
   });
 
+  it('ships what it refers to: the sources of its source maps, the docs its --help and README name', () => {
+    const pkg = path.join(app(), 'node_modules', 'pipe-io-server');
+    const files = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const shipped = files(pkg);
+    const maps = shipped.filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).to.be.greaterThan(50);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(fs.readFileSync(map, 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> };
+      sources.forEach((source, i) => {
+        const there = fs.existsSync(path.resolve(path.dirname(map), source));
+        expect(there || typeof sourcesContent?.[i] === 'string', `${path.relative(pkg, map)}: ${source} neither shipped nor inlined`).to.equal(true);
+      });
+    }
+    const cli = shipped.filter((f) => /dist\/cli\/.*\.js$/.test(f)).map((f) => fs.readFileSync(f, 'utf8'));
+    const readme = fs.readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    const named = new Set([...cli, readme].flatMap((text) => [...text.matchAll(/\bdocs\/[\w-]+\.md/g)].map((m) => m[0])));
+    expect(named.size).to.be.greaterThan(5);
+    for (const doc of named) expect(fs.existsSync(path.join(pkg, doc)), `${doc} is named but not shipped`).to.equal(true);
+    expect(shipped.some((f) => f.endsWith('.tsbuildinfo')), 'no build cache in the package').to.equal(false);
+  });
+
   /** Type-checks the consumer with `tsc` (a path) under `types` (undefined: the compiler's default). */
   async function typeCheck(tsc: string, types: string[] | undefined): Promise<string> {
     const project = app();
