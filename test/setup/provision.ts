@@ -50,7 +50,7 @@ export function provision(options: { install: boolean }): Provisioned {
     if (failed) problems.push(failed);
     missingTools = TOOLS.filter((t) => !findTool(t.name));
   }
-  const python = setUpPython(blocker === undefined ? log : () => undefined);
+  const python = setUpPython(log);
   problems.push(...python.problems);
   const missingPython = python.python ? PYTHON_PACKAGES.filter((pkg) => !satisfies(pkg, python.modules[pkg.module])) : [...PYTHON_PACKAGES];
   return { missingTools, missingPython, python, installBlocker: blocker, problems };
