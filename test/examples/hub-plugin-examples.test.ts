@@ -54,7 +54,7 @@ describe('hub plugin examples', function () {
   });
 
   it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async function () {
-    needsTools('python3').call(this);
+    needsTools('python3', 'jq').call(this); // it calls out to hub-bash-upper's upper.sh
     expect(await runExample('hub-python-plugin')).to.deep.equal([
       'shout: "QUIET PLEASE"',
       'letters (a stream): ["a","b","c"]',
