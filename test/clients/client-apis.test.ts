@@ -15,6 +15,7 @@ import { CLIENTS } from './adapters';
 import { killAll, startChild, waitForExit, waitForOutput, type RunningChild } from './child-process';
 import { RawPipes } from './raw-pipes';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const DEADLINE_MS = 10000;
 const PYTHON_PATH = { PYTHONPATH: path.join(CLIENTS, 'python') };
@@ -89,7 +90,8 @@ describe('client libraries', function () {
       );
     });
 
-    it('python: receive(timeout) raises PipeIOTimeout, send refuses a newline with ValueError', async () => {
+    it('python: receive(timeout) raises PipeIOTimeout, send refuses a newline with ValueError', async function () {
+      needsTools('python3').call(this);
       await probe(() => startChild(PYTHON, ['-c', PYTHON_PROBE, raw.outPipe, raw.inPipe], { env: PYTHON_PATH, label: 'python probe' }));
     });
 
@@ -108,6 +110,7 @@ describe('client libraries', function () {
   });
 
   describe('python: PipeReader / PipeWriter halves', () => {
+    before(needsTools('python3'));
     it('talks to PipeWriterServer + PipeReaderServer with JSON, str and iterator helpers', async () => {
       const outServer = new PipeWriterServer(path.join(dir, 'out'));
       const inServer = new PipeReaderServer(path.join(dir, 'in'));
@@ -144,6 +147,7 @@ with PipeReader(sys.argv[1]) as reader, PipeWriter(sys.argv[2]) as writer:
   });
 
   describe('python: SocketClient', () => {
+    before(needsTools('python3'));
     it('speaks JSON lines to UnixServer: several requests, no-response requests, error replies', async () => {
       const server = new UnixServer(path.join(dir, 's.sock'), (request) => {
         const { cmd, a, b } = request as { cmd: string; a: number; b: number };

@@ -11,7 +11,7 @@ import { ROOT } from '../clients/adapters';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
 import { buildOnce } from '../cli/run-cli';
-import { needsTools } from '../fixtures/tools';
+import { needsTools, toolsMissing } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
 
@@ -30,11 +30,19 @@ async function runOnce(name: string): Promise<string> {
 // Each example takes seconds of ts-node start-up, so all start at once (in the
 // first call) and each test awaits its own run.
 const runs = new Map<string, Promise<string>>();
-const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin', 'daemon-socket-pidfile'];
+/** Each example and the programs it needs (test/setup/requirements.ts): one missing, it is neither started nor tested. */
+const EXAMPLES: Record<string, string[]> = {
+  'bash-while-read': [],
+  'node-host-bash-plugin': [],
+  'python-plugin': ['python3'],
+  'c-plugin': ['cc'],
+  'daemon-socket-pidfile': ['python3'],
+};
 
 function runExample(name: string): Promise<string> {
   if (runs.size === 0) {
-    for (const example of EXAMPLES) {
+    for (const [example, needs] of Object.entries(EXAMPLES)) {
+      if (toolsMissing(...needs)) continue;
       const run = runOnce(example);
       run.catch(() => undefined); // reported by the test that awaits it
       runs.set(example, run);
@@ -76,7 +84,7 @@ describe('examples', function () {
   });
 
   it('python-plugin: a Python plugin answers JSON requests', async function () {
-    needsTools('python3').call(this);
+    needsTools(...EXAMPLES['python-plugin']!).call(this);
     expect(lines(await runExample('python-plugin'))).to.deep.equal([
       'reply: {"id":1,"words":5,"longest":"anything"}',
       'reply: {"id":2,"words":0,"longest":""}',
@@ -86,7 +94,7 @@ describe('examples', function () {
   });
 
   it('c-plugin: a C plugin built with cc answers each message', async function () {
-    needsTools('cc').call(this);
+    needsTools(...EXAMPLES['c-plugin']!).call(this);
     expect(lines(await runExample('c-plugin'))).to.deep.equal([
       'built plugin with cc',
       '"stressed" -> "8 desserts"',
@@ -97,7 +105,7 @@ describe('examples', function () {
   });
 
   it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async function () {
-    needsTools('python3').call(this);
+    needsTools(...EXAMPLES['daemon-socket-pidfile']!).call(this);
     expect(lines(await runExample('daemon-socket-pidfile'))).to.deep.equal([
       'daemon is ready',
       "pidfile holds the daemon's pid: true",

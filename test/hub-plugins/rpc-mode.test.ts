@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { waitFor } from '../fixtures/helpers';
 import { PluginFixture } from './fixture';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 /** Prelude of the inline Python plugins: recv() a line as a dict, send(dict) a line. */
 const PRELUDE = `
@@ -21,6 +22,7 @@ def log(obj):
 
 describe('Hub plugins: rpc mode', function () {
   this.timeout(20000);
+  before(needsTools('python3'));
   let fx: PluginFixture;
 
   beforeEach(async () => {

@@ -17,6 +17,7 @@ import {
   verifyFrame,
 } from '../../lib/hub/security/signing';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 /**
  * Values travel to Python as tagged JSON, so that int/float, map-key types and
@@ -115,6 +116,7 @@ const OBJECTS: unknown[] = [
 
 describe('hub security', () => {
   describe('pythonJson', () => {
+    before(needsTools('python3'));
     it('writes the forms the protocol document names (8.1), independently of Python', () => {
       expect(pythonJson(new PyFloat(1))).to.equal('1.0');
       expect(pythonJson(new PyFloat(1e16))).to.equal('1e+16');

@@ -14,6 +14,7 @@ import {
   waitForLine,
 } from '../fixtures/helpers';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -127,7 +128,8 @@ describe('Pidfile', function () {
       expect(lock.pid).to.equal(process.pid);
     });
 
-    it('interoperates with a Python fcntl.flock holder, both ways', async () => {
+    it('interoperates with a Python fcntl.flock holder, both ways', async function () {
+      needsTools('python3').call(this);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       const py = spawn(
         PYTHON,

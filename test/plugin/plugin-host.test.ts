@@ -11,6 +11,7 @@ import { PluginHost } from '../../lib/plugin/plugin-host';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { BASH_PLUGIN, nextEvent, nextMessage, processExists, PY_PLUGIN, STUBBORN_PLUGIN } from './helpers';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 describe('PluginHost', function () {
   let host: PluginHost;
@@ -52,6 +53,7 @@ describe('PluginHost', function () {
     });
 
     it('runs a Python plugin next to a bash one and routes each one its own messages', async function () {
+      needsTools('python3').call(this);
       const bash = await spawnReady(BASH_PLUGIN);
       const py = await spawnReady(PYTHON, [PY_PLUGIN]);
       expect(bash.name).to.not.equal(py.name);
@@ -66,6 +68,7 @@ describe('PluginHost', function () {
     });
 
     it("emits the plugin's stderr as 'stderr' line events", async function () {
+      needsTools('python3').call(this);
       const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const lines = nextEvent<[string]>(plugin, 'stderr', (line) => line === 'second line');
       const first = nextEvent<[string]>(plugin, 'stderr');
@@ -170,6 +173,7 @@ describe('PluginHost', function () {
     });
 
     it('delivers every message a plugin wrote right before exiting', async function () {
+      needsTools('python3').call(this);
       const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const got: string[] = [];
       plugin.on('message', (m) => got.push(m.toString()));
@@ -266,6 +270,7 @@ describe('PluginHost', function () {
 
   describe('#stop (host)', function () {
     it('ends every plugin, even one ignoring SIGTERM, and leaves no process, pipe or directory', async function () {
+      needsTools('python3').call(this);
       await host.stop();
       host = new PluginHost({ gracePeriod: 200 });
       const plugins = [

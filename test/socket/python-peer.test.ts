@@ -6,6 +6,7 @@ import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { killChild, makeTempDir, removeTempDir, waitForLine } from '../fixtures/helpers';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const PEER = path.join(__dirname, '..', 'fixtures', 'python', 'jsonline_peer.py');
 
@@ -20,6 +21,7 @@ function runPythonClient(sockPath: string, script: Array<[string, boolean]>, ext
 
 describe('wire compatibility with a Python (codechu-ipc protocol) peer', function () {
   this.timeout(15000); // python processes
+  before(needsTools('python3'));
   let dir: string;
   let sockPath: string;
 

@@ -8,6 +8,7 @@ import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { killChild, makeTempDir, removeTempDir, waitFor, waitForLine } from '../fixtures/helpers';
 import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -96,6 +97,7 @@ describe('UnixClient', () => {
     });
 
     it('retries while the listen backlog is full (EAGAIN)', async function () {
+      needsTools('python3').call(this);
       this.timeout(15000); // a python3 child
       // A listener with backlog 0 that accepts nothing until told to on stdin, then echoes lines.
       const script =
