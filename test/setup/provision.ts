@@ -69,41 +69,33 @@ export function remember(result: Provisioned): void {
   memo = result;
 }
 
-function pad(text: string, width: number): string {
-  return text.padEnd(width);
-}
-
 /** The one message: the Python in use, then everything missing with the commands that install it. */
 export function formatReport(p: Provisioned): string {
   const repo = path.resolve(__dirname, '..', '..');
-  const lines: string[] = [];
   const py = p.python;
-  if (py.python) {
-    const mods = PYTHON_PACKAGES.map((pkg) => `${pkg.module} ${py.modules[pkg.module] ?? 'missing'}`).join(', ');
-    lines.push(`Python: ${path.relative(repo, py.python).startsWith('..') ? py.python : path.relative(repo, py.python)} (Python ${py.version}; ${py.how}): ${mods}`);
-  } else {
-    lines.push(`Python: none (${py.how})`);
-  }
+  const where = py.python && !path.relative(repo, py.python).startsWith('..') ? path.relative(repo, py.python) : py.python;
+  const mods = PYTHON_PACKAGES.map((pkg) => `${pkg.module} ${py.modules[pkg.module] ?? 'missing'}`).join(', ');
+  const lines = [py.python ? `Python ${where} (${py.version}; ${py.how}): ${mods}` : `no Python (${py.how})`];
   const missing = [
-    ...p.missingTools.map((t) => [t.name, t.essential ? `${t.why}: most tests fail without it` : t.why]),
-    ...(py.python ? p.missingPython.map((pkg) => [pkg.pip, pkg.why]) : []),
+    ...p.missingTools.map((t) => [t.name, t.essential ? `${t.why} (most tests fail without it)` : t.why] as const),
+    ...(py.python ? p.missingPython.map((pkg) => [pkg.pip, pkg.why] as const) : []),
   ];
   if (missing.length > 0) {
-    lines.push('missing, so the tests that need it are skipped:');
-    const width = Math.max(...missing.map(([name]) => name!.length)) + 2;
-    for (const [name, why] of missing) lines.push(`  ${pad(name!, width)}${why}`);
+    lines.push('missing (the tests that need it are skipped, saying why):');
+    const width = Math.max(...missing.map(([name]) => name.length)) + 2;
+    for (const [name, why] of missing) lines.push(`  ${name.padEnd(width)}${why}`);
     const apt = [...p.missingTools.map((t) => t.apt), ...p.missingPython.flatMap((pkg) => (pkg.debian ? [pkg.debian] : []))];
     if (apt.length > 0) {
       const note = p.installBlocker ? `not installed by this run: ${p.installBlocker}` : 'this run tried: see below';
-      lines.push(`install them: ${aptCommand(apt)}   (${note})`);
+      lines.push(`  install them: ${aptCommand(apt)}   (${note})`);
     }
     if (p.missingPython.length > 0 && py.python) {
       const specs = p.missingPython.map((pkg) => `'${pkg.pip}'`).join(' ');
-      lines.push(`or from pip (${specs}): rm -rf .tmp/pyenv and rerun where pip reaches an index, or set PIO_PYTHON to an interpreter that has them`);
+      lines.push(`  or from pip (${specs}): rm -rf .tmp/pyenv and rerun where pip reaches an index, or set PIO_PYTHON to an interpreter that has them`);
     }
     for (const problem of p.problems) lines.push(`  (${problem})`);
   }
-  return lines.map((l) => `pipe-io-server tests: ${l}\n`).join('');
+  return `pipe-io-server tests: ${lines.join('\n')}\n`.replace(/\n(?=[^ ])/g, '\npipe-io-server tests: ');
 }
 
 /** True when CI must stop: an essential or any non-optional requirement is missing. */

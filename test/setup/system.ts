@@ -63,6 +63,7 @@ export function aptInstall(packages: readonly string[], log: (line: string) => v
     if (update.status !== 0) return `apt-get update failed: ${lastLine(update)}`;
     aptUpdated = true;
   }
-  const install = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...list], 30 * 60_000, env);
+  // --no-upgrade: a package that is installed (but not on PATH) is left as it is.
+  const install = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '--no-upgrade', ...list], 30 * 60_000, env);
   return install.status === 0 ? undefined : `apt-get install failed: ${lastLine(install)}`;
 }
