@@ -31,6 +31,7 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_SOCKET_PATH_TOO_LONG' // sun_path limit (107 Linux / 103 macOS bytes)
   | 'PIPEIO_ERR_ADDRESS_IN_USE' // a live server already uses the socket path or the in pipe
   | 'PIPEIO_ERR_NOT_A_SOCKET' // something that is not a socket sits at the socket path
+  | 'PIPEIO_ERR_NO_DIRECTORY' // the directory of a hub socket path is missing (the hub creates none)
   | 'PIPEIO_ERR_CONNECTION' // the connection failed or closed before the reply
   | 'PIPEIO_ERR_REMOTE' // the peer answered {"error", "type"}
   // pidfile

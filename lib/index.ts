@@ -1,3 +1,7 @@
+// Our declarations use Node's types (Buffer, EventEmitter, Symbol.asyncDispose): the
+// reference makes a consumer's compiler load @types/node even where it loads no types by
+// itself (TypeScript >= 6 defaults "types" to []).
+/// <reference types="node" preserve="true" />
 /**
  * pipe-io-server: the public entry point. Everything users may import is
  * listed here explicitly; nothing else is public.

@@ -1,13 +1,13 @@
 /**
  * A PipeIOServer talking to a bash `while read` loop (loop.sh). Run:
- *   node -r ts-node/register examples/bash-while-read/main.ts
+ *   node -r ts-node/register/transpile-only examples/bash-while-read/main.ts
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipeIOServer } from '../../lib';
+import { PipeIOServer } from 'pipe-io-server';
 
 const REPLY_TIMEOUT_MS = 30000; // generous: a loaded CI machine can be slow to start a plugin
 

@@ -1,14 +1,14 @@
 /**
  * A Node app with a C plugin: compiles plugin.c with `cc` (into a temp dir),
  * then hosts it over the two FIFOs. Run:
- *   node -r ts-node/register examples/c-plugin/main.ts
+ *   node -r ts-node/register/transpile-only examples/c-plugin/main.ts
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipeIOServer } from '../../lib';
+import { PipeIOServer } from 'pipe-io-server';
 
 const CLIENT_DIR = join(__dirname, '..', '..', 'clients', 'c');
 

@@ -1,7 +1,7 @@
 /**
  * A Node daemon with a pidfile and a Unix control socket (JSON lines).
  *
- *   node -r ts-node/register examples/daemon-socket-pidfile/daemon.ts STATE_DIR
+ *   node -r ts-node/register/transpile-only examples/daemon-socket-pidfile/daemon.ts STATE_DIR
  *
  * STATE_DIR/daemon.pid  held while running (a second instance exits with code 3)
  * STATE_DIR/control.sock  requests: {"cmd":"status"} {"cmd":"echo","text":...} {"cmd":"stop"}
@@ -11,7 +11,7 @@
  * removed), releases the pidfile, exits 0.
  */
 import { join } from 'node:path';
-import { Pidfile, PipeIOError, UnixServer } from '../../lib';
+import { Pidfile, PipeIOError, UnixServer } from 'pipe-io-server';
 
 async function main(stateDir: string): Promise<void> {
   let pidfile: Pidfile;

@@ -2,14 +2,14 @@
  * Walks through the daemon: start it, see the pidfile refuse a second owner,
  * query it over its control socket with the Python SocketClient (ctl.py),
  * stop it with a request, check it cleaned up. Run:
- *   node -r ts-node/register examples/daemon-socket-pidfile/main.ts
+ *   node -r ts-node/register/transpile-only examples/daemon-socket-pidfile/main.ts
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pidfile, PipeIOError } from '../../lib';
+import { Pidfile, PipeIOError } from 'pipe-io-server';
 
 const STEP_TIMEOUT_MS = 30000; // generous: a loaded CI machine can be slow to start node
 

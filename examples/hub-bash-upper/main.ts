@@ -2,7 +2,7 @@
  * A bash plugin provides `text:upper` on a Hub; a Node app (HubClient) and a
  * Python comm-ipc client call it.
  *
- *   node -r ts-node/register examples/hub-bash-upper/main.ts
+ *   node -r ts-node/register/transpile-only examples/hub-bash-upper/main.ts
  *
  * The Python caller is the comm-ipc re-creation of the hub's tests
  * (test/fixtures/python/comm_ipc, needs the `msgpack` module); it is skipped
@@ -12,15 +12,16 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HubClient } from '../../lib/hub/client';
-import { Hub } from '../../lib/hub/server/hub';
+import { Hub, HubClient } from 'pipe-io-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Runs one command of the comm-ipc JSON-lines driver; resolves with its result line. */
 function pythonCall(socket: string, command: object): Promise<{ ok: boolean; result?: unknown; error?: string }> {
   return new Promise((resolve) => {
-    const child = spawn('python3', ['-m', 'comm_ipc.cli', 'client', '--socket', socket, '--client-id', 'python-app', '--no-reconnect'], {
+    // comm-ipc's client needs Python's msgpack: PIO_PYTHON names an interpreter that has it
+    // (the tests pass their own, .tmp/pyenv/bin/python).
+    const child = spawn(process.env['PIO_PYTHON'] ?? 'python3', ['-m', 'comm_ipc.cli', 'client', '--socket', socket, '--client-id', 'python-app', '--no-reconnect'], {
       env: { ...process.env, PYTHONPATH: path.join(ROOT, 'test', 'fixtures', 'python') },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

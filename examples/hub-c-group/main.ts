@@ -3,14 +3,13 @@
  * a member providing `jobs:workers.square` (comm-ipc's `group("workers")`),
  * load-balanced by the hub. A Node app sends 100 calls at once.
  *
- *   node -r ts-node/register examples/hub-c-group/main.ts     (needs cc)
+ *   node -r ts-node/register/transpile-only examples/hub-c-group/main.ts     (needs cc)
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HubClient } from '../../lib/hub/client';
-import { Hub } from '../../lib/hub/server/hub';
+import { Hub, HubClient } from 'pipe-io-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const KIT = path.join(ROOT, 'clients', 'c');

@@ -2,13 +2,12 @@
  * A Python plugin (rpc mode) on a Hub: it calls another plugin (bash, line
  * mode), publishes, streams, and returns bytes; a Node app uses it.
  *
- *   node -r ts-node/register examples/hub-python-plugin/main.ts
+ *   node -r ts-node/register/transpile-only examples/hub-python-plugin/main.ts
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HubClient } from '../../lib/hub/client';
-import { Hub } from '../../lib/hub/server/hub';
+import { Hub, HubClient } from 'pipe-io-server';
 
 /** Waits (polling each turn of the event loop) until `check()` holds; throws after 10 s. */
 async function until(check: () => unknown, what: string): Promise<void> {

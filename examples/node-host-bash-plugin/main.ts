@@ -3,14 +3,14 @@
  * plugin.sh with child_process.spawn and tells it where the pipes are through
  * PIPE_IO_READ_PIPE / PIPE_IO_WRITE_PIPE. Requests and replies are matched in
  * order (the plugin answers each request with exactly one line). Run:
- *   node -r ts-node/register examples/node-host-bash-plugin/main.ts
+ *   node -r ts-node/register/transpile-only examples/node-host-bash-plugin/main.ts
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipeIOServer } from '../../lib';
+import { PipeIOServer } from 'pipe-io-server';
 
 const REPLY_TIMEOUT_MS = 30000; // generous: a loaded CI machine can be slow to start a plugin
 

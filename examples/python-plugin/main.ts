@@ -1,13 +1,13 @@
 /**
  * A Node app with a Python plugin speaking JSON lines over the two FIFOs.
- * Run:  node -r ts-node/register examples/python-plugin/main.ts
+ * Run:  node -r ts-node/register/transpile-only examples/python-plugin/main.ts
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipeIOServer } from '../../lib';
+import { PipeIOServer } from 'pipe-io-server';
 
 const REPLY_TIMEOUT_MS = 30000; // generous: a loaded CI machine can be slow to start a plugin
 

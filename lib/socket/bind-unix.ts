@@ -18,14 +18,27 @@ export interface BoundSocket {
   ino: number;
 }
 
+export interface BindOptions {
+  backlog?: number;
+  /**
+   * true: missing parent directories are created 0700 (UnixServer). false: a missing
+   * directory is refused with `PIPEIO_ERR_NO_DIRECTORY` (the hub: as root, creating
+   * `/run/user/1000` for a mistyped path would break that user's session later).
+   * @default true
+   */
+  createParents?: boolean;
+}
+
 /**
  * Makes `server` listen on `socketPath` with `mode`. Rejects with
- * `PIPEIO_ERR_SOCKET_PATH_TOO_LONG`, `PIPEIO_ERR_ADDRESS_IN_USE`,
+ * `PIPEIO_ERR_SOCKET_PATH_TOO_LONG`, `PIPEIO_ERR_NO_DIRECTORY`, `PIPEIO_ERR_ADDRESS_IN_USE`,
  * `PIPEIO_ERR_NOT_A_SOCKET` or `PIPEIO_ERR_PERMISSION`.
  */
-export async function bindUnixSocket(server: net.Server, socketPath: string, mode: number, backlog?: number): Promise<BoundSocket> {
+export async function bindUnixSocket(server: net.Server, socketPath: string, mode: number, options: BindOptions = {}): Promise<BoundSocket> {
+  const { backlog, createParents = true } = options;
   checkSocketPath(socketPath);
-  ensurePrivateDir(path.dirname(socketPath));
+  if (createParents) ensurePrivateDir(path.dirname(socketPath));
+  else requireDirectory(path.dirname(socketPath));
   for (let attempt = 0; ; attempt++) {
     const state = await probeSocketPath(socketPath);
     if (state === 'live') {
@@ -44,6 +57,21 @@ export async function bindUnixSocket(server: net.Server, socketPath: string, mod
       throw err;
     }
   }
+}
+
+/** Refuses a socket directory that does not exist (or is not a directory), creating nothing. */
+function requireDirectory(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+    throw pipeIOError('PIPEIO_ERR_NO_DIRECTORY', `the directory ${dir} does not exist; create it first (mkdir -m 700 ${dir}): the hub creates no directories`, {
+      path: dir,
+      cause: err,
+    });
+  }
+  if (!st.isDirectory()) throw pipeIOError('PIPEIO_ERR_NO_DIRECTORY', `${dir} is not a directory`, { path: dir });
 }
 
 function unlinkStale(socketPath: string): void {

@@ -133,7 +133,7 @@ export class UnixServer extends EventEmitter<UnixServerEvents> {
 
   private async doStart(): Promise<void> {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
-    this.identity = await bindUnixSocket(server, this.path, this.mode, this.backlog);
+    this.identity = await bindUnixSocket(server, this.path, this.mode, { backlog: this.backlog });
     this.server = server;
     server.on('error', (err) => this.emit('error', err));
   }

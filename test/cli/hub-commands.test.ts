@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { killChild, waitForExit, waitForLine } from '../fixtures/helpers';
 import { HubFixture } from '../hub/hub-fixture';
 import { buildOnce, collect, runCli, startCli } from './run-cli';
+import { needsTools } from '../fixtures/tools';
 
 const UPPER = path.join(__dirname, '..', '..', 'examples', 'hub-bash-upper', 'upper.sh');
 
@@ -63,7 +64,8 @@ describe('CLI: hub client commands', function () {
     for (const cmd of ['provide', 'call', 'publish', 'subscribe', 'broadcast', 'listen', 'explore']) expect(main.stdout).to.match(new RegExp(`^  ${cmd} `, 'm'));
   });
 
-  it('provide runs a bash plugin on the hub; call prints its answer; SIGTERM ends both cleanly', async () => {
+  it('provide runs a bash plugin on the hub; call prints its answer; SIGTERM ends both cleanly', async function () {
+    needsTools('jq').call(this);
     const provider = start(['provide', ...hubArgs(), '--channel', 'text', '--event', 'upper', '--', 'bash', UPPER]);
     const line = await waitForLine(provider, /^providing /, 15000);
     expect(line).to.match(/^providing text:upper as plugin-upper-\w+ \(line mode\)$/);

@@ -12,11 +12,15 @@ export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 let built = false;
 
-/** Builds dist/ (npm run build) once per test process. Slow: about 10 s on 2 cores. */
+/**
+ * Brings dist/ up to date once per test process (`tsc -b`, as `npm test` does):
+ * 0.5 s when nothing changed, about 10 s of compiling on 2 cores otherwise.
+ */
 export function buildOnce(): void {
   if (built) return;
   built = true;
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120000 });
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120000 });
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { PYTHON } from '../fixtures/python-env';
 
 /** Repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -75,9 +76,9 @@ export const pythonAdapter: ClientAdapter = {
   name: 'python',
   nonUtf8: true,
   nulBytes: true,
-  prepare: async () => (hasProgram('python3', ['-c', 'import sys; sys.exit(sys.version_info < (3, 8))']) ? undefined : 'python3 >= 3.8 is missing'),
+  prepare: async () => (hasProgram(PYTHON, ['-c', 'import sys; sys.exit(sys.version_info < (3, 8))']) ? undefined : 'python3 >= 3.8 is missing'),
   echo: (readPipe, writePipe) => ({
-    file: 'python3',
+    file: PYTHON,
     args: [path.join(CLIENTS, 'python', 'echo.py'), ...pipeArgs(readPipe, writePipe)],
   }),
 };

@@ -14,6 +14,8 @@ import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { CLIENTS } from './adapters';
 import { killAll, startChild, waitForExit, waitForOutput, type RunningChild } from './child-process';
 import { RawPipes } from './raw-pipes';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const DEADLINE_MS = 10000;
 const PYTHON_PATH = { PYTHONPATH: path.join(CLIENTS, 'python') };
@@ -88,8 +90,9 @@ describe('client libraries', function () {
       );
     });
 
-    it('python: receive(timeout) raises PipeIOTimeout, send refuses a newline with ValueError', async () => {
-      await probe(() => startChild('python3', ['-c', PYTHON_PROBE, raw.outPipe, raw.inPipe], { env: PYTHON_PATH, label: 'python probe' }));
+    it('python: receive(timeout) raises PipeIOTimeout, send refuses a newline with ValueError', async function () {
+      needsTools('python3').call(this);
+      await probe(() => startChild(PYTHON, ['-c', PYTHON_PROBE, raw.outPipe, raw.inPipe], { env: PYTHON_PATH, label: 'python probe' }));
     });
 
     it('c (asan+ubsan): receive times out with ETIMEDOUT, send refuses a newline with EINVAL', async function () {
@@ -107,6 +110,7 @@ describe('client libraries', function () {
   });
 
   describe('python: PipeReader / PipeWriter halves', () => {
+    before(needsTools('python3'));
     it('talks to PipeWriterServer + PipeReaderServer with JSON, str and iterator helpers', async () => {
       const outServer = new PipeWriterServer(path.join(dir, 'out'));
       const inServer = new PipeReaderServer(path.join(dir, 'in'));
@@ -125,7 +129,7 @@ with PipeReader(sys.argv[1]) as reader, PipeWriter(sys.argv[2]) as writer:
         writer.send(b"iter:" + message)
     writer.send("bye")
 `;
-        const child = startChild('python3', ['-c', script, outServer.outPipe, inServer.inPipe], { env: PYTHON_PATH, label: 'python halves' });
+        const child = startChild(PYTHON, ['-c', script, outServer.outPipe, inServer.inPipe], { env: PYTHON_PATH, label: 'python halves' });
         outServer.sendMessage(JSON.stringify({ n: 1 }));
         outServer.sendMessage('h\u00e9llo');
         outServer.sendMessage(Buffer.from([0x78, 0xff])); // non-UTF-8 through the bytes iterator
@@ -143,6 +147,7 @@ with PipeReader(sys.argv[1]) as reader, PipeWriter(sys.argv[2]) as writer:
   });
 
   describe('python: SocketClient', () => {
+    before(needsTools('python3'));
     it('speaks JSON lines to UnixServer: several requests, no-response requests, error replies', async () => {
       const server = new UnixServer(path.join(dir, 's.sock'), (request) => {
         const { cmd, a, b } = request as { cmd: string; a: number; b: number };
@@ -165,7 +170,7 @@ with SocketClient(sys.argv[1], timeout=5) as c:
         print(err.remote_type, err.remote_code, err.remote_message)
     print(c.request({"cmd": "add", "a": 3, "b": 3})["sum"])
 `;
-        const child = startChild('python3', ['-c', script, server.path], { env: PYTHON_PATH, label: 'python socket client' });
+        const child = startChild(PYTHON, ['-c', script, server.path], { env: PYTHON_PATH, label: 'python socket client' });
         const exit = await waitForExit(child, DEADLINE_MS);
         expect(exit, child.stderr()).to.deep.equal({ code: 0, signal: null });
         expect(child.stdout().split('\n')).to.deep.equal(['3', '4', 'PipeIOError PIPEIO_ERR_INVALID_MESSAGE unknown cmd nope', '6', '']);

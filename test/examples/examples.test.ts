@@ -1,23 +1,24 @@
 /**
  * Runs every example in examples/ as a real process, the way its README says
- * (`node -r ts-node/register examples/x/main.ts`), with a deadline, and checks
+ * (`node -r ts-node/register/transpile-only examples/x/main.ts`, against the
+ * built package: each imports 'pipe-io-server'), with a deadline, and checks
  * its output, so the examples cannot rot.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killAll, startChild, stopChild, waitForExit, waitForOutput } from '../clients/child-process';
+import { buildOnce } from '../cli/run-cli';
+import { needsTools, toolsMissing } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example itself, on a loaded machine
 
 /** Runs examples/<name>/main.ts; resolves with its stdout once it exited 0. */
 async function runOnce(name: string): Promise<string> {
-  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', name, 'main.ts')], {
     cwd: ROOT,
-    env: { TS_NODE_TRANSPILE_ONLY: '1' }, // types are checked by tsc; this only saves start-up time
     label: `example ${name}`,
   });
   const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
@@ -29,11 +30,20 @@ async function runOnce(name: string): Promise<string> {
 // Each example takes seconds of ts-node start-up, so all start at once (in the
 // first call) and each test awaits its own run.
 const runs = new Map<string, Promise<string>>();
-const EXAMPLES = ['bash-while-read', 'node-host-bash-plugin', 'python-plugin', 'c-plugin', 'daemon-socket-pidfile', 'typed-contract'];
+/** Each example and the programs it needs (test/setup/requirements.ts): one missing, it is neither started nor tested. */
+const EXAMPLES: Record<string, string[]> = {
+  'bash-while-read': [],
+  'node-host-bash-plugin': [],
+  'python-plugin': ['python3'],
+  'c-plugin': ['cc'],
+  'daemon-socket-pidfile': ['python3'],
+  'typed-contract': [],
+};
 
 function runExample(name: string): Promise<string> {
   if (runs.size === 0) {
-    for (const example of EXAMPLES) {
+    for (const [example, needs] of Object.entries(EXAMPLES)) {
+      if (toolsMissing(...needs)) continue;
       const run = runOnce(example);
       run.catch(() => undefined); // reported by the test that awaits it
       runs.set(example, run);
@@ -49,6 +59,10 @@ function lines(text: string): string[] {
 describe('examples', function () {
   this.timeout(RUN_DEADLINE_MS + 5000);
 
+  before(function () {
+    this.timeout(120000); // compiles dist/ when lib/ changed: the examples import the built package
+    buildOnce();
+  });
   after(() => killAll());
 
   it('bash-while-read: a bash while-read loop answers a PipeIOServer', async () => {
@@ -70,7 +84,8 @@ describe('examples', function () {
     ]);
   });
 
-  it('python-plugin: a Python plugin answers JSON requests', async () => {
+  it('python-plugin: a Python plugin answers JSON requests', async function () {
+    needsTools(...EXAMPLES['python-plugin']!).call(this);
     expect(lines(await runExample('python-plugin'))).to.deep.equal([
       'reply: {"id":1,"words":5,"longest":"anything"}',
       'reply: {"id":2,"words":0,"longest":""}',
@@ -80,10 +95,7 @@ describe('examples', function () {
   });
 
   it('c-plugin: a C plugin built with cc answers each message', async function () {
-    if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) {
-      console.log('      skipping: no C compiler (cc) on PATH');
-      this.skip(); // no C compiler: reason printed above
-    }
+    needsTools(...EXAMPLES['c-plugin']!).call(this);
     expect(lines(await runExample('c-plugin'))).to.deep.equal([
       'built plugin with cc',
       '"stressed" -> "8 desserts"',
@@ -93,7 +105,8 @@ describe('examples', function () {
     ]);
   });
 
-  it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async () => {
+  it('daemon-socket-pidfile: pidfile, control socket via the Python SocketClient, stop request', async function () {
+    needsTools(...EXAMPLES['daemon-socket-pidfile']!).call(this);
     expect(lines(await runExample('daemon-socket-pidfile'))).to.deep.equal([
       'daemon is ready',
       "pidfile holds the daemon's pid: true",
@@ -110,10 +123,9 @@ describe('examples', function () {
   it('daemon-socket-pidfile: SIGTERM stops the daemon with exit 0 and removes its files', async () => {
     const dir = makeTempDir('pio-daemon');
     try {
-      const daemon = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
+      const daemon = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', 'daemon-socket-pidfile', 'daemon.ts'), dir], {
         cwd: ROOT,
-        env: { TS_NODE_TRANSPILE_ONLY: '1' },
-        label: 'daemon.ts',
+            label: 'daemon.ts',
       });
       await waitForOutput(daemon, 'stdout', /ready pid=\d+/, RUN_DEADLINE_MS);
       expect(fs.readFileSync(path.join(dir, 'daemon.pid'), 'utf8')).to.equal(`${daemon.child.pid}\n`);

@@ -9,13 +9,14 @@ import * as path from 'node:path';
 import { ROOT } from '../clients/adapters';
 import { killAll, startChild, waitForExit } from '../clients/child-process';
 import { buildOnce } from '../cli/run-cli';
+import { needsPython } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const RUN_DEADLINE_MS = 60000; // ts-node start-up plus the example, on a loaded machine
 
 async function runExample(name: string): Promise<string[]> {
-  const child = startChild(process.execPath, ['-r', 'ts-node/register', path.join('examples', name, 'main.ts')], {
+  const child = startChild(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join('examples', name, 'main.ts')], {
     cwd: ROOT,
-    env: { TS_NODE_TRANSPILE_ONLY: '1' },
     label: `example ${name}`,
   });
   const exit = await waitForExit(child, RUN_DEADLINE_MS, 'finish');
@@ -26,9 +27,15 @@ async function runExample(name: string): Promise<string[]> {
 
 describe('hub plugin examples', function () {
   this.timeout(RUN_DEADLINE_MS + 5000);
+  before(function () {
+    this.timeout(120000); // compiles dist/ when lib/ changed: the examples import the built package
+    buildOnce();
+  });
   after(() => killAll());
 
-  it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async () => {
+  it('hub-bash-upper: a bash plugin provides text:upper, called from Node and from Python comm-ipc', async function () {
+    needsTools('jq').call(this);
+    needsPython('msgpack').call(this);
     expect(await runExample('hub-bash-upper')).to.deep.equal([
       'plugin bash-upper provides text:upper',
       'node-app got: "HELLO FROM NODE" (from bash-upper)',
@@ -37,7 +44,8 @@ describe('hub plugin examples', function () {
     ]);
   });
 
-  it('hub-c-group: a C plugin serves a group of 4', async () => {
+  it('hub-c-group: a C plugin serves a group of 4', async function () {
+    needsTools('cc').call(this);
     expect(await runExample('hub-c-group')).to.deep.equal([
       '4 instances (c-worker-1, c-worker-2, c-worker-3, c-worker-4) provide jobs:workers.square',
       '100 calls: 100 correct, answered by 4 processes',
@@ -45,7 +53,8 @@ describe('hub plugin examples', function () {
     ]);
   });
 
-  it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async () => {
+  it('hub-python-plugin: a Python rpc plugin calls out, streams, publishes, returns bytes', async function () {
+    needsTools('python3', 'jq').call(this); // it calls out to hub-bash-upper's upper.sh
     expect(await runExample('hub-python-plugin')).to.deep.equal([
       'shout: "QUIET PLEASE"',
       'letters (a stream): ["a","b","c"]',

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { buildOnce, ROOT } from '../cli/run-cli';
+import { needsTools } from '../fixtures/tools';
 
 function runExample(file: string, timeout = 20000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -32,6 +33,7 @@ describe('issue 5 examples', function () {
   });
 
   it('examples/plugin-host: a Node app hosting a bash and a Python plugin', async function () {
+    needsTools('python3').call(this);
     const r = await runExample('examples/plugin-host/host.js');
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { waitFor } from '../fixtures/helpers';
 import { PluginFixture } from './fixture';
+import { needsPython, PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const PYTHONPATH = path.join(__dirname, '..', 'fixtures', 'python');
 const KIT = path.join(__dirname, '..', '..', 'clients', 'python');
@@ -22,7 +24,7 @@ interface DriverResult {
 /** Runs driver commands (in order, each waited for) against the hub; resolves with their results. */
 function driver(socket: string, commands: object[]): Promise<DriverResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-m', 'comm_ipc.cli', 'client', '--socket', socket, '--client-id', 'py', '--no-reconnect'], {
+    const child = spawn(PYTHON, ['-m', 'comm_ipc.cli', 'client', '--socket', socket, '--client-id', 'py', '--no-reconnect'], {
       env: { ...process.env, PYTHONPATH },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -60,6 +62,7 @@ function driver(socket: string, commands: object[]): Promise<DriverResult[]> {
 
 describe('Hub plugins: seen from the Python comm-ipc client', function () {
   this.timeout(30000);
+  before(needsPython('msgpack'));
   let fx: PluginFixture;
 
   beforeEach(async () => {
@@ -68,10 +71,11 @@ describe('Hub plugins: seen from the Python comm-ipc client', function () {
   });
   afterEach(() => fx.stop());
 
-  it('calls a line-mode plugin, streams from an rpc plugin, and sees plugin errors as comm-ipc errors', async () => {
+  it('calls a line-mode plugin, streams from an rpc plugin, and sees plugin errors as comm-ipc errors', async function () {
+    needsTools('jq').call(this);
     await fx.bash('while IFS= read -r line; do jq -c "ascii_upcase" <<<"$line"; done <"$PIPE_IO_READ_PIPE" >"$PIPE_IO_WRITE_PIPE"', { channel: 'text', event: 'upper' });
     await fx.attach(
-      'python3',
+      PYTHON,
       [
         '-c',
         `import sys; sys.path.insert(0, ${JSON.stringify(KIT)})

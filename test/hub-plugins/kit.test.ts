@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import type { RawClient } from '../hub/raw-client';
 import { PluginFixture } from './fixture';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -60,11 +62,12 @@ describe('Hub plugins: client kit conformance', function () {
   describe('line mode', () => {
     const cases: Array<[string, () => [string, string[]]]> = [
       ['bash hub_serve_lines', () => ['bash', ['-c', `source ${path.join(ROOT, 'clients/bash/hub-plugin.sh')}; up() { [[ $1 == '"fail"' ]] && { printf 'no way'; return 1; }; jq -c ascii_upcase <<<"$1"; }; hub_serve_lines up`]]],
-      ['python serve_lines', () => ['python3', ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'clients/python'))})\nfrom hub_plugin import serve_lines\ndef up(v):\n    if v == "fail": raise ValueError("no way")\n    return v.upper()\nserve_lines(up)`]]],
+      ['python serve_lines', () => [PYTHON, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'clients/python'))})\nfrom hub_plugin import serve_lines\ndef up(v):\n    if v == "fail": raise ValueError("no way")\n    return v.upper()\nserve_lines(up)`]]],
       ['C hub_plugin_serve_lines', () => [compileC(dir, 'upper', [path.join(ROOT, 'examples/hub-c-group/upper.c')]), []]],
     ];
     for (const [name, make] of cases) {
-      it(`${name}: answers, fails on request, keeps serving`, async () => {
+      it(`${name}: answers, fails on request, keeps serving`, async function () {
+        needsTools(...(name.startsWith('bash') ? ['jq'] : name.startsWith('C') ? ['cc'] : ['python3'])).call(this);
         const [cmd, args] = make();
         await fx.attach(cmd, args, { channel: 'text', event: 'upper' });
         const caller = await fx.client('caller');
@@ -85,11 +88,12 @@ describe('Hub plugins: client kit conformance', function () {
   describe('rpc mode', () => {
     const cases: Array<[string, () => [string, string[]], boolean]> = [
       ['bash', () => ['bash', [path.join(FIXTURES, 'kit-bash-rpc.sh')]], true],
-      ['python', () => ['python3', [path.join(FIXTURES, 'kit-python-rpc.py')]], true],
+      ['python', () => [PYTHON, [path.join(FIXTURES, 'kit-python-rpc.py')]], true],
       ['C', () => [compileC(dir, 'kit-rpc', [path.join(FIXTURES, 'kit-c-rpc.c')]), []], false],
     ];
     for (const [name, make, streams] of cases) {
-      it(`${name}: calls out, publishes, fails calls, receives broadcasts${streams ? ', streams' : ''}`, async () => {
+      it(`${name}: calls out, publishes, fails calls, receives broadcasts${streams ? ', streams' : ''}`, async function () {
+        needsTools(...(name === 'C' ? ['cc'] : name === 'python' ? ['python3'] : [])).call(this);
         const text = await fx.client('text-provider');
         await serveText(text);
         const [cmd, args] = make();

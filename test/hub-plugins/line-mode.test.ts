@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { waitFor } from '../fixtures/helpers';
 import { PluginFixture } from './fixture';
+import { needsTools } from '../fixtures/tools';
 
 const JQ_UPPER = 'while IFS= read -r line; do jq -c "ascii_upcase" <<<"$line"; done <"$PIPE_IO_READ_PIPE" >"$PIPE_IO_WRITE_PIPE"';
 /** Echoes each line back (data in = result out). */
@@ -18,7 +19,8 @@ describe('Hub plugins: line mode', function () {
   });
   afterEach(() => fx.stop());
 
-  it('a bash while-read loop with jq provides an event', async () => {
+  it('a bash while-read loop with jq provides an event', async function () {
+    needsTools('jq').call(this);
     await fx.bash(JQ_UPPER, { channel: 'text', event: 'upper' });
     const caller = await fx.client('caller');
     const res = await fx.call(caller, 'text', 'upper', 'hello hub');

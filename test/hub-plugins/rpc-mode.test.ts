@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { waitFor } from '../fixtures/helpers';
 import { PluginFixture } from './fixture';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 /** Prelude of the inline Python plugins: recv() a line as a dict, send(dict) a line. */
 const PRELUDE = `
@@ -20,6 +22,7 @@ def log(obj):
 
 describe('Hub plugins: rpc mode', function () {
   this.timeout(20000);
+  before(needsTools('python3'));
   let fx: PluginFixture;
 
   beforeEach(async () => {
@@ -28,7 +31,7 @@ describe('Hub plugins: rpc mode', function () {
   });
   afterEach(() => fx.stop());
 
-  const py = (body: string, options: Parameters<PluginFixture['attach']>[2]) => fx.attach('python3', ['-c', PRELUDE + body], { mode: 'rpc', ...options });
+  const py = (body: string, options: Parameters<PluginFixture['attach']>[2]) => fx.attach(PYTHON, ['-c', PRELUDE + body], { mode: 'rpc', ...options });
 
   it('calls carry request ids, so answers may come out of order', async () => {
     await py(

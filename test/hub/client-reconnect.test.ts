@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -11,6 +11,7 @@ import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import { Hub } from '../../lib/hub/server/hub';
 import { reconnectDelay } from '../../lib/hub/client/reconnect';
 import { ClientFixture, collect, deferred, expectCode, nextEvent, waitFor } from './client-fixture';
+import { needsTools } from '../fixtures/tools';
 
 describe('reconnectDelay', () => {
   it('doubles from 100 ms, caps at 30 s, and jitters within [50%, 100%)', () => {
@@ -234,13 +235,7 @@ describe('HubClient link loss, reconnect, close', () => {
     let cert: Buffer;
 
     before(function () {
-      // Outside CI, skipped when openssl is missing (the reason is printed); .ci/run installs it,
-      // so in CI a missing openssl is a failure.
-      if (spawnSync('openssl', ['version']).status !== 0) {
-        if (process.env['CI']) throw new Error('openssl is missing: run .ci/run, or apt-get install openssl');
-        console.log('      skipped: openssl is missing (apt-get install openssl)');
-        this.skip(); // no openssl here (outside CI): reason printed above
-      }
+      needsTools('openssl').call(this);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-'));
       execFileSync('openssl', [
         'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',

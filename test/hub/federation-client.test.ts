@@ -9,9 +9,11 @@ import { HubClient } from '../../lib/hub/client';
 import type { HubMessage } from '../../lib/hub/protocol/messages';
 import { waitFor } from '../fixtures/helpers';
 import { ClusterFixture, waitMember } from './cluster-fixture';
+import { needsTools } from '../fixtures/tools';
 
 describe('HubClient across federated hubs', function () {
   this.timeout(60_000);
+  before(needsTools('nats-server'));
   const fx = new ClusterFixture();
   const clients: HubClient[] = [];
   afterEach(async () => {

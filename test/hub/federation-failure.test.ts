@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { waitFor } from '../fixtures/helpers';
 import { call, ClusterFixture, membersOf, rid, serve, waitMember } from './cluster-fixture';
 import type { Frame, RawClient } from './raw-client';
+import { needsTools } from '../fixtures/tools';
 
 async function provide(c: RawClient, channel: string, event: string, group = false): Promise<void> {
   const id = rid('reg');
@@ -21,6 +22,7 @@ function report(what: string, value: number, unit = 'ms'): void {
 
 describe('Hub federation failures (NATS)', function () {
   this.timeout(90_000);
+  before(needsTools('nats-server'));
   const fx = new ClusterFixture();
   afterEach(() => fx.stop());
 

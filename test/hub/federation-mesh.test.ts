@@ -13,6 +13,8 @@ import * as readline from 'node:readline';
 import { killChild, waitFor } from '../fixtures/helpers';
 import { call, ClusterFixture, rid, serve, waitMember } from './cluster-fixture';
 import type { Frame, RawClient } from './raw-client';
+import { needsPython, PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const PY_ROOT = path.join(__dirname, '..', 'fixtures', 'python');
 
@@ -21,7 +23,7 @@ function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string
   const args = ['-m', 'comm_ipc.bridge_cli', '--bridge-id', bridgeId, '--hub1-socket', hub1, '--hub2-socket', hub2];
   if (log) args.push('--verbose');
   for (const ch of allow) args.push('--allow', ch);
-  const child = spawn(process.env['PIO_PYTHON'] ?? 'python3', args, {
+  const child = spawn(PYTHON, args, {
     cwd: PY_ROOT,
     env: { ...process.env, PYTHONPATH: [PY_ROOT, process.env['PYTHONPATH']].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -60,6 +62,7 @@ async function broadcastRound(openers: Map<string, RawClient>, senders: string[]
 
 describe('Hub federation: 3 hubs, and beside comm-ipc bridges', function () {
   this.timeout(90_000);
+  before(needsTools('nats-server'));
   const fx = new ClusterFixture();
   let bridge: ChildProcess | undefined;
   afterEach(async () => {
@@ -120,7 +123,8 @@ describe('Hub federation: 3 hubs, and beside comm-ipc bridges', function () {
     expect(counts).to.deep.equal({ pa: 100, pb: 100, pc: 100 });
   });
 
-  it('beside a comm-ipc bridge to a plain hub: broadcasts cross once in each direction, RPC goes through', async () => {
+  it('beside a comm-ipc bridge to a plain hub: broadcasts cross once in each direction, RPC goes through', async function () {
+    needsPython('msgpack').call(this);
     await fx.nats.start();
     await Promise.all(['A', 'B', 'C'].map((h) => fx.startHub(h)));
     await fx.startHub('D', { federated: false });
@@ -149,7 +153,8 @@ describe('Hub federation: 3 hubs, and beside comm-ipc bridges', function () {
     }
   });
 
-  it('a comm-ipc bridge between two hubs of one cluster (a misconfiguration) still duplicates no broadcast', async () => {
+  it('a comm-ipc bridge between two hubs of one cluster (a misconfiguration) still duplicates no broadcast', async function () {
+    needsPython('msgpack').call(this);
     await fx.nats.start();
     await Promise.all(['A', 'B'].map((h) => fx.startHub(h)));
     await fx.waitMesh(['A', 'B']);

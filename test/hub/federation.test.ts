@@ -10,6 +10,7 @@ import { Hub } from '../../lib/hub/server/hub';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { call, ClusterFixture, membersOf, rid, serve, waitMember } from './cluster-fixture';
 import { RawClient, type Frame } from './raw-client';
+import { needsTools } from '../fixtures/tools';
 
 async function provide(c: RawClient, channel: string, event: string, opts: { group?: boolean; stream?: boolean } = {}): Promise<void> {
   const id = rid('reg');
@@ -20,6 +21,7 @@ async function provide(c: RawClient, channel: string, event: string, opts: { gro
 
 describe('Hub federation (NATS)', function () {
   this.timeout(60_000);
+  before(needsTools('nats-server'));
   const fx = new ClusterFixture();
   afterEach(() => fx.stop());
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { encodeFrame } from '../../lib/hub/protocol/codec';
 import { Hub } from '../../lib/hub/server/hub';
@@ -125,8 +125,8 @@ describe('Hub listeners', () => {
   it('creates the socket 0600 whatever the umask, replaces a stale one, refuses a live hub and a non-socket', async () => {
     dir = makeTempDir('hubl');
     const sock = path.join(dir, 'h.sock');
-    // A socket file nobody listens on, as a crashed hub leaves it (Python does not unlink on exit).
-    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', sock]);
+    // A socket file nobody listens on, as a crashed hub leaves it: a process killed while it listens.
+    spawnSync(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", sock]);
     expect(fs.lstatSync(sock).isSocket()).to.equal(true);
     const old = process.umask(0);
     const hub = new Hub({ serverId: 'L' });

@@ -11,6 +11,7 @@ import { HubClient } from '../../lib/hub/client';
 import { Hub } from '../../lib/hub/server/hub';
 import { killChild, makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { PyClient, startPyServer } from './python-peer';
+import { needsPython } from '../fixtures/python-env';
 
 describe('HubBridge', function () {
   this.timeout(30000); // slow: Python processes
@@ -49,7 +50,8 @@ describe('HubBridge', function () {
     return c;
   }
 
-  it('links our hub with a Python comm-ipc hub: calls, streams, broadcasts once, remote members', async () => {
+  it('links our hub with a Python comm-ipc hub: calls, streams, broadcasts once, remote members', async function () {
+    needsPython('msgpack').call(this);
     dir = makeTempDir('hubbr');
     const s1 = await ourHub('S1');
     const s2 = path.join(dir, 'S2.sock');

@@ -7,8 +7,10 @@ import { decodeClientFrame, encodeFrame } from '../../lib/hub/protocol/codec';
 import { FrameReader } from '../../lib/hub/protocol/frame-reader';
 import { Hub } from '../../lib/hub/server/hub';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
+import { needsTools } from '../fixtures/tools';
 
 describe('Hub over TLS', () => {
+  before(needsTools('openssl'));
   let dir: string | undefined;
   let hub: Hub | undefined;
   afterEach(async () => {

@@ -18,6 +18,7 @@ import { killChild, makeTempDir, removeTempDir, waitFor } from '../fixtures/help
 import { HubFixture } from './hub-fixture';
 import { PyClient, startPyServer, type PyLine } from './python-peer';
 import type { Frame, RawClient } from './raw-client';
+import { needsPython, PYTHON } from '../fixtures/python-env';
 
 const PY_ROOT = path.join(__dirname, '..', 'fixtures', 'python');
 
@@ -39,7 +40,7 @@ interface Bridge {
 function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string[]): Promise<Bridge> {
   const args = ['-m', 'comm_ipc.bridge_cli', '--bridge-id', bridgeId, '--hub1-socket', hub1, '--hub2-socket', hub2, '--verbose'];
   for (const ch of allow) args.push('--allow', ch);
-  const child = spawn(process.env['PIO_PYTHON'] ?? 'python3', args, {
+  const child = spawn(PYTHON, args, {
     cwd: PY_ROOT,
     env: { ...process.env, PYTHONPATH: [PY_ROOT, process.env['PYTHONPATH']].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -67,6 +68,7 @@ function startBridge(bridgeId: string, hub1: string, hub2: string, allow: string
 
 describe('comm-ipc bridge between our Hub and the Python comm-ipc server', function () {
   this.timeout(30000); // slow: Python processes (server, bridge, clients) start in ~100-300 ms each
+  before(needsPython('msgpack'));
   let dir = '';
   const hubs: HubFixture[] = [];
   const pyServers: ChildProcess[] = [];

@@ -5,9 +5,11 @@
 import { expect } from 'chai';
 import { HubFixture } from './hub-fixture';
 import { PyClient } from './python-peer';
+import { needsPython } from '../fixtures/python-env';
 
 describe('Hub with comm-ipc Python clients', function () {
   this.timeout(30000); // slow: Python processes start in ~100 ms each
+  before(needsPython('msgpack'));
   const fx = new HubFixture();
   const py: PyClient[] = [];
   async function client(id: string, extra: string[] = []): Promise<PyClient> {

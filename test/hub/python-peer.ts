@@ -8,13 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { killChild } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
 
 const PY_ROOT = path.join(__dirname, '..', 'fixtures', 'python');
 
 export type PyLine = Record<string, unknown>;
 
 function spawnPython(args: string[]): ChildProcess {
-  return spawn(process.env['PIO_PYTHON'] ?? 'python3', ['-m', 'comm_ipc.cli', ...args], {
+  return spawn(PYTHON, ['-m', 'comm_ipc.cli', ...args], {
     cwd: PY_ROOT,
     env: { ...process.env, PYTHONPATH: [PY_ROOT, process.env['PYTHONPATH']].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],

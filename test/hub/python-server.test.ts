@@ -1,11 +1,11 @@
 /**
  * Our HubClient against the Python re-creation of the comm-ipc server
  * (test/fixtures/python/comm_ipc, started as
- * `python3 -m comm_ipc.cli server --socket PATH`, which prints `READY <json>`).
- * Skipped when python3 or its msgpack module is missing.
+ * `python -m comm_ipc.cli server --socket PATH`, which prints `READY <json>`).
+ * Skipped when the tests' Python lacks msgpack (test/fixtures/python-env.ts).
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,13 +13,9 @@ import type { PipeIOError } from '../../lib/errors';
 import { HubClient } from '../../lib/hub/client/hub-client';
 import type { HubClientOptions } from '../../lib/hub/client/types';
 import { collect, deferred, expectCode, nextEvent, waitFor } from './client-fixture';
+import { needsPython, PYTHON } from '../fixtures/python-env';
 
 const PYTHONPATH = path.resolve(__dirname, '../fixtures/python');
-
-function pythonUsable(): boolean {
-  const r = spawnSync('python3', ['-c', 'import msgpack, comm_ipc.server'], { env: { ...process.env, PYTHONPATH } });
-  return r.status === 0;
-}
 
 /** One Python hub process. */
 class PythonHub {
@@ -29,7 +25,7 @@ class PythonHub {
   ) {}
 
   static start(socketPath: string, extra: string[] = []): Promise<PythonHub> {
-    const proc = spawn('python3', ['-m', 'comm_ipc.cli', 'server', '--socket', socketPath, ...extra], {
+    const proc = spawn(PYTHON, ['-m', 'comm_ipc.cli', 'server', '--socket', socketPath, ...extra], {
       env: { ...process.env, PYTHONPATH },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -71,7 +67,7 @@ class PythonHub {
 
 type Line = Record<string, unknown>;
 
-/** A Python comm-ipc client, driven over JSON lines (`python3 -m comm_ipc.cli client`). */
+/** A Python comm-ipc client, driven over JSON lines (`python -m comm_ipc.cli client`). */
 class PythonClient {
   private readonly lines: Line[] = [];
   private seq = 0;
@@ -91,7 +87,7 @@ class PythonClient {
   }
 
   static async start(socketPath: string, clientId: string): Promise<PythonClient> {
-    const proc = spawn('python3', ['-m', 'comm_ipc.cli', 'client', '--socket', socketPath, '--client-id', clientId], {
+    const proc = spawn(PYTHON, ['-m', 'comm_ipc.cli', 'client', '--socket', socketPath, '--client-id', clientId], {
       env: { ...process.env, PYTHONPATH },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -144,15 +140,7 @@ describe('HubClient against the Python comm-ipc server', function () {
   let pyClients: PythonClient[] = [];
   let seq = 0;
 
-  before(function () {
-    // Outside CI, skipped when python3 cannot import msgpack (the reason is printed); in CI,
-    // where .ci/run installs it, a missing Python peer is a failure, never a silent skip.
-    if (!pythonUsable()) {
-      if (process.env['CI']) throw new Error('python3 cannot import msgpack: run .ci/run, or apt-get install python3-msgpack');
-      console.log('      skipped: python3 cannot import msgpack (apt-get install python3-msgpack)');
-      this.skip(); // python3 cannot import msgpack here (outside CI): reason printed above
-    }
-  });
+  before(needsPython('msgpack'));
 
   async function client(options: HubClientOptions = {}, connect = true): Promise<HubClient> {
     const c = new HubClient({ path: socketPath }, { clientId: `ts-${++seq}`, ...options });

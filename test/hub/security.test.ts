@@ -16,6 +16,8 @@ import {
   signFrame,
   verifyFrame,
 } from '../../lib/hub/security/signing';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 /**
  * Values travel to Python as tagged JSON, so that int/float, map-key types and
@@ -59,7 +61,7 @@ print(json.dumps(out))
 
 /** Runs Python's json.dumps over every value; one result per value. */
 function pythonDumps(values: unknown[]): { ok?: string; err?: string }[] {
-  const r = spawnSync('python3', ['-c', PY_DUMPS], { input: JSON.stringify(values.map(tag)), encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', PY_DUMPS], { input: JSON.stringify(values.map(tag)), encoding: 'utf8' });
   expect(r.error, 'python3 must be runnable').to.equal(undefined);
   expect(r.status, r.stderr).to.equal(0);
   const out = JSON.parse(r.stdout) as { ok?: string; err?: string }[];
@@ -114,6 +116,7 @@ const OBJECTS: unknown[] = [
 
 describe('hub security', () => {
   describe('pythonJson', () => {
+    before(needsTools('python3'));
     it('writes the forms the protocol document names (8.1), independently of Python', () => {
       expect(pythonJson(new PyFloat(1))).to.equal('1.0');
       expect(pythonJson(new PyFloat(1e16))).to.equal('1e+16');

@@ -4,6 +4,7 @@
  * checks each one, in order).
  */
 import { spawn } from 'node:child_process';
+import { PYTHON } from '../fixtures/python-env';
 
 export interface RunResult {
   code: number | null;
@@ -57,7 +58,7 @@ export function runPythonEchoMany(
   timeout = 60000,
 ): Promise<RunResult> {
   const args = pairs.map((p) => `${p.readPipe},${p.writePipe},${p.tag}`);
-  return runProcess('python3', ['-c', PY_ECHO_MANY, String(n), ...args], {}, timeout);
+  return runProcess(PYTHON, ['-c', PY_ECHO_MANY, String(n), ...args], {}, timeout);
 }
 
 /** Python client: writes `n` lines `tag:i` to the in pipe, expects each echoed back on the out pipe. */

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { MultiPipeServer, PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { runBash, runPythonEcho } from './clients';
+import { needsTools } from '../fixtures/tools';
 
 async function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   try {
@@ -278,7 +279,8 @@ describe('MultiPipeServer', function () {
       ]);
     });
 
-    it('removes a pair while others keep working; the name can be added again', async () => {
+    it('removes a pair while others keep working; the name can be added again', async function () {
+      needsTools('python3').call(this);
       const a = await multi.addPair('keep');
       const b = await multi.addPair('drop');
       await multi.removePair('drop');

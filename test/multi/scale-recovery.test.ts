@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import { MultiPipeServer, PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { runBash, runPythonEcho, runPythonEchoMany } from './clients';
+import { needsTools } from '../fixtures/tools';
 
 describe('MultiPipeServer at scale and under pipe deletion', function () {
   // slow: spawns 100 Python clients on a 2-core box
   this.timeout(120000);
+  before(needsTools('python3'));
   let dir: string;
   let multi: MultiPipeServer;
   let errors: Array<[PipeIOError, string | undefined]>;

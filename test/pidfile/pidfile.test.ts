@@ -13,6 +13,8 @@ import {
   waitForExit,
   waitForLine,
 } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -126,10 +128,11 @@ describe('Pidfile', function () {
       expect(lock.pid).to.equal(process.pid);
     });
 
-    it('interoperates with a Python fcntl.flock holder, both ways', async () => {
+    it('interoperates with a Python fcntl.flock holder, both ways', async function () {
+      needsTools('python3').call(this);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       const py = spawn(
-        'python3',
+        PYTHON,
         [
           '-c',
           'import fcntl, os, sys\n' +
@@ -150,7 +153,7 @@ describe('Pidfile', function () {
       await waitForExit(py);
 
       await using lock = await Pidfile.acquire(file);
-      const py2 = spawn('python3', ['-c', py.spawnargs[2] as string, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const py2 = spawn(PYTHON, ['-c', py.spawnargs[2] as string, file], { stdio: ['pipe', 'pipe', 'pipe'] });
       children.push(py2);
       await waitForLine(py2, /^busy$/);
       expect(lock.held).to.equal(true);

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { waitForLine } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
 
 const PEER = path.join(__dirname, '..', 'fixtures', 'python', 'fifo_peer.py');
 const running = new Set<ChildProcess>();
@@ -20,7 +21,7 @@ export interface PeerResult {
 
 /** Starts the peer with `args`; stdin stays open (hold commands wait for its end). */
 export function startPeer(args: string[]): ChildProcess {
-  const child = spawn('python3', [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;

@@ -9,6 +9,7 @@ import { PipeIOServer, type PipeIOError } from '../../lib';
 import { LineBatch } from '../../lib/framing/line-batch';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { collect, killPeers, runPeer, startPeer, echoThroughPeer } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 function batchEcho(dir: string, options = {}): { server: PipeIOServer; batches: number[]; perMessage: number[] } {
   const server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'), options);
@@ -25,6 +26,7 @@ function batchEcho(dir: string, options = {}): { server: PipeIOServer; batches: 
 }
 
 describe('PipeIOServer batch API', () => {
+  before(needsTools('python3'));
   let dir: string;
   let server: PipeIOServer | undefined;
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
@@ -57,6 +57,8 @@ describe('PipeIOServer pipe files', () => {
     expect(fs.existsSync(outPath())).to.equal(false);
   });
 
+  /** Listens on argv[1], then SIGKILLs itself: the socket file stays, nobody listens. */
+  const STALE_SOCKET = "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))";
   const intruders: Array<[string, (p: string) => void]> = [
     ['a regular file', (p) => fs.writeFileSync(p, 'precious')],
     ['a directory', (p) => fs.mkdirSync(p)],
@@ -64,8 +66,8 @@ describe('PipeIOServer pipe files', () => {
       execFileSync('mkfifo', [path.join(dir, 'target')]);
       fs.symlinkSync(path.join(dir, 'target'), p);
     }],
-    // A bound socket file that outlives its owner, made by a process that exits.
-    ['a socket', (p) => void execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(p)})`])],
+    // A bound socket file that outlives its owner: a process killed while it listens.
+    ['a socket', (p) => void spawnSync(process.execPath, ['-e', STALE_SOCKET, p])],
   ];
   for (const [what, make] of intruders) {
     it(`never follows or clobbers ${what} at a pipe path`, async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { holdPeer, killPeers, runPeer, startPeer, collect, echoThroughPeer } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 function echoServer(dir: string, options = {}): PipeIOServer {
   const server = new PipeIOServer(path.join(dir, 'in'), path.join(dir, 'out'), options);
@@ -15,6 +16,7 @@ function echoServer(dir: string, options = {}): PipeIOServer {
 }
 
 describe('PipeIOServer', () => {
+  before(needsTools('python3'));
   let dir: string;
   let server: PipeIOServer | undefined;
 

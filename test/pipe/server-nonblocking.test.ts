@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { PipeIOServer } from '../../lib';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { holdPeer, killPeers } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 /** Resolves with how late each of `count` successive `intervalMs` timers fired, in ms. */
 async function timerLateness(count: number, intervalMs: number): Promise<number[]> {
@@ -26,6 +27,7 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 describe('PipeIOServer never blocks the process', () => {
+  before(needsTools('python3'));
   let dir: string;
   const servers: PipeIOServer[] = [];
 

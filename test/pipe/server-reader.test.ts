@@ -9,8 +9,10 @@ import * as path from 'node:path';
 import { PipeIOServer } from '../../lib';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 import { killPeers, runPeer } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 describe('PipeIOServer in-pipe reader', () => {
+  before(needsTools('python3'));
   let dir: string;
   let server: PipeIOServer | undefined;
 

@@ -6,8 +6,10 @@ import * as path from 'node:path';
 import { PipeIOServer, type PipeIOError } from '../../lib';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { collect, holdPeer, killPeers, runPeer, startPeer } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 describe('PipeIOServer recovery', () => {
+  before(needsTools('python3'));
   let dir: string;
   let server: PipeIOServer | undefined;
 

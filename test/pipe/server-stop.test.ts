@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { PipeIOServer } from '../../lib';
 import { killChild, makeTempDir, removeTempDir, spawnTsFixture, waitForExit, waitForLine } from '../fixtures/helpers';
 import { holdPeer, killPeers, runPeer, startPeer } from './peer';
+import { needsTools } from '../fixtures/tools';
 
 /**
  * Each state runs the server in a child process: stop() must resolve
@@ -106,6 +107,7 @@ describe('PipeIOServer#stop', () => {
 
   for (const [state, flags, setup] of cases) {
     it(`returns promptly and leaves nothing behind: ${state}`, async function () {
+      needsTools('python3').call(this);
       this.timeout(90000); // spawns a ts-node child (slow to start on a busy machine)
       const server = await startServer(...flags);
       await setup?.();

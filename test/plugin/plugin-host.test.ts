@@ -10,6 +10,8 @@ import type { Plugin } from '../../lib/plugin/plugin';
 import { PluginHost } from '../../lib/plugin/plugin-host';
 import { makeTempDir, removeTempDir, waitFor } from '../fixtures/helpers';
 import { BASH_PLUGIN, nextEvent, nextMessage, processExists, PY_PLUGIN, STUBBORN_PLUGIN } from './helpers';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 describe('PluginHost', function () {
   let host: PluginHost;
@@ -51,8 +53,9 @@ describe('PluginHost', function () {
     });
 
     it('runs a Python plugin next to a bash one and routes each one its own messages', async function () {
+      needsTools('python3').call(this);
       const bash = await spawnReady(BASH_PLUGIN);
-      const py = await spawnReady('python3', [PY_PLUGIN]);
+      const py = await spawnReady(PYTHON, [PY_PLUGIN]);
       expect(bash.name).to.not.equal(py.name);
       expect(host.plugins()).to.have.members([bash, py]);
       const fromPy: string[] = [];
@@ -65,7 +68,8 @@ describe('PluginHost', function () {
     });
 
     it("emits the plugin's stderr as 'stderr' line events", async function () {
-      const plugin = await spawnReady('python3', [PY_PLUGIN]);
+      needsTools('python3').call(this);
+      const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const lines = nextEvent<[string]>(plugin, 'stderr', (line) => line === 'second line');
       const first = nextEvent<[string]>(plugin, 'stderr');
       plugin.send('stderr first line');
@@ -169,7 +173,8 @@ describe('PluginHost', function () {
     });
 
     it('delivers every message a plugin wrote right before exiting', async function () {
-      const plugin = await spawnReady('python3', [PY_PLUGIN]);
+      needsTools('python3').call(this);
+      const plugin = await spawnReady(PYTHON, [PY_PLUGIN]);
       const got: string[] = [];
       plugin.on('message', (m) => got.push(m.toString()));
       plugin.send('burst 200');
@@ -265,11 +270,12 @@ describe('PluginHost', function () {
 
   describe('#stop (host)', function () {
     it('ends every plugin, even one ignoring SIGTERM, and leaves no process, pipe or directory', async function () {
+      needsTools('python3').call(this);
       await host.stop();
       host = new PluginHost({ gracePeriod: 200 });
       const plugins = [
         await spawnReady(BASH_PLUGIN),
-        await spawnReady('python3', [PY_PLUGIN]),
+        await spawnReady(PYTHON, [PY_PLUGIN]),
         await spawnReady(STUBBORN_PLUGIN),
       ];
       const pids = plugins.map((p) => p.pid as number);

@@ -5,12 +5,14 @@ import { PipeIOError } from '../../lib/errors';
 import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { killChild, makeTempDir, removeTempDir, waitForLine } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 const PEER = path.join(__dirname, '..', 'fixtures', 'python', 'jsonline_peer.py');
 
 function runPythonClient(sockPath: string, script: Array<[string, boolean]>, extra: string[] = []): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [PEER, 'client', sockPath, JSON.stringify(script), ...extra], { timeout: 10000 }, (err, stdout, stderr) => {
+    execFile(PYTHON, [PEER, 'client', sockPath, JSON.stringify(script), ...extra], { timeout: 10000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`python client failed: ${err.message} ${stderr}`));
       else resolve(JSON.parse(stdout) as unknown[]);
     });
@@ -19,6 +21,7 @@ function runPythonClient(sockPath: string, script: Array<[string, boolean]>, ext
 
 describe('wire compatibility with a Python (codechu-ipc protocol) peer', function () {
   this.timeout(15000); // python processes
+  before(needsTools('python3'));
   let dir: string;
   let sockPath: string;
 
@@ -80,7 +83,7 @@ describe('wire compatibility with a Python (codechu-ipc protocol) peer', functio
   describe('our UnixClient -> Python server', () => {
     let peer: ChildProcess;
     beforeEach(async () => {
-      peer = spawn('python3', [PEER, 'server', sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+      peer = spawn(PYTHON, [PEER, 'server', sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
       await waitForLine(peer, /^ready$/);
     });
     afterEach(() => killChild(peer));

@@ -7,6 +7,8 @@ import { PipeIOError } from '../../lib/errors';
 import { UnixClient } from '../../lib/socket/unix-client';
 import { UnixServer } from '../../lib/socket/unix-server';
 import { killChild, makeTempDir, removeTempDir, waitFor, waitForLine } from '../fixtures/helpers';
+import { PYTHON } from '../fixtures/python-env';
+import { needsTools } from '../fixtures/tools';
 
 function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   return p.then(() => expect.fail('should reject'), (e: PipeIOError) => e);
@@ -95,6 +97,7 @@ describe('UnixClient', () => {
     });
 
     it('retries while the listen backlog is full (EAGAIN)', async function () {
+      needsTools('python3').call(this);
       this.timeout(15000); // a python3 child
       // A listener with backlog 0 that accepts nothing until told to on stdin, then echoes lines.
       const script =
@@ -105,7 +108,7 @@ describe('UnixClient', () => {
         '    c, _ = s.accept(); f = c.makefile("rwb")\n' +
         '    for line in f:\n' +
         '        f.write(line); f.flush()\n';
-      const py = spawn('python3', ['-c', script, sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const py = spawn(PYTHON, ['-c', script, sockPath], { stdio: ['pipe', 'pipe', 'pipe'] });
       const fillers: net.Socket[] = [];
       try {
         await waitForLine(py, /^ready$/);

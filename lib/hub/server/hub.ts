@@ -217,7 +217,8 @@ export class Hub extends EventEmitter<HubEvents> {
    * Starts one more listener. A Unix socket is created 0600 (or `mode`)
    * whatever the umask; a stale socket file is replaced, a live hub's is
    * refused (`PIPEIO_ERR_ADDRESS_IN_USE`), a non-socket is never touched
-   * (`PIPEIO_ERR_NOT_A_SOCKET`). TCP with `tls` serves TLS.
+   * (`PIPEIO_ERR_NOT_A_SOCKET`). The socket's directory must exist: the hub
+   * creates none (`PIPEIO_ERR_NO_DIRECTORY`). TCP with `tls` serves TLS.
    */
   async listen(where: HubListenOptions): Promise<HubAddress> {
     if (this.stateValue === 'closing' || this.stateValue === 'closed') {
@@ -228,7 +229,7 @@ export class Hub extends EventEmitter<HubEvents> {
       if (typeof where.path !== 'string' || where.path === '') throw new TypeError('path must be a non-empty string');
       const socketPath = path.resolve(where.path);
       const server = net.createServer((s) => this.accept(s, 'unix'));
-      const bound = await bindUnixSocket(server, socketPath, where.mode ?? 0o600);
+      const bound = await bindUnixSocket(server, socketPath, where.mode ?? 0o600, { createParents: false });
       listener = { server, address: { path: socketPath }, bound };
     } else {
       const server = where.tls ? tls.createServer(where.tls, (s) => this.accept(s, 'tls')) : net.createServer((s) => this.accept(s, 'tcp'));
