@@ -92,7 +92,10 @@ export async function runScenario(hubOptions: HubOptions = {}): Promise<Scenario
     for await (const c of m.stream('count', 3)) chunks.push(c.data);
     expect(chunks).to.deep.equal([0, 1, 2]);
     const plug = await caller.open('plug');
+    // A line-mode plugin that misses an answer is restarted (issue 20): wait for it to serve again.
+    const hangRestarted = new Promise((resolve) => plugins[0]!.once('restart', () => plugins[0]!.once('spawn', resolve)));
     expect(await code(plug.call('hang', 1))).to.equal('PIPEIO_ERR_TIMEOUT');
+    await hangRestarted;
     const restarted = new Promise((resolve) => plugins[1]!.once('restart', resolve));
     expect(await code(plug.call('crash', 1))).to.equal('PIPEIO_ERR_PROVIDER_GONE');
     await restarted;
