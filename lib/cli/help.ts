@@ -122,6 +122,8 @@ Options:
       --lb-policy P         least-active (default) | round-robin
       --channel-policy P    terminate (default) | promote
       --error-policy P      ignore (default) | raise | broadcast
+      --allow-bridges       accept comm-ipc bridges (mode "bridge") without a
+                            connection secret (with one, they are accepted)
   -q, --quiet               print nothing but errors
   -h, --help                show this help
 

@@ -34,6 +34,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
       'lb-policy': { type: 'string' },
       'channel-policy': { type: 'string' },
       'error-policy': { type: 'string' },
+      'allow-bridges': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
     },
     false,
@@ -59,6 +60,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
   ] as const) {
     if (values[flag] !== undefined) (options as Record<string, unknown>)[key2] = values[flag];
   }
+  if (values['allow-bridges']) options.allowBridges = true;
   let hub: Hub;
   try {
     hub = new Hub(options);

@@ -17,7 +17,9 @@ import { pipeIOError, type PipeIOError } from '../../errors';
 import { connectionSecretHash } from '../security/signing';
 import { bindUnixSocket, type BoundSocket } from '../../socket/bind-unix';
 import { removeSocketIfSame } from '../../socket/socket-path';
-import { HubConnection, type ConnectionContext } from './connection';
+import { encodeFrame } from '../protocol/codec';
+import { PartialFrameBudget } from '../protocol/frame-reader';
+import { CLOSE_FLUSH_MS, HubConnection, type ConnectionContext } from './connection';
 import { HubCore } from './core';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './options';
 import { Federation, type ClusterEvent } from '../federation/federation';
@@ -61,6 +63,8 @@ export interface HubStats {
   topics: number;
   pendingCalls: number;
   orphanResponses: number;
+  /** Bytes held by partial frames (frames still arriving), over all connections; capped by maxPartialFrameBytes. */
+  partialFrameBytes: number;
 }
 
 interface Listener {
@@ -70,6 +74,8 @@ interface Listener {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
+/** Refused connections (over maxConnections) that may wait for their error frame to leave. */
+const MAX_REFUSING = 256;
 
 export class Hub extends EventEmitter<HubEvents> {
   readonly serverId: string;
@@ -81,6 +87,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private stateValue: HubState = 'idle';
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
+  /** Sockets over maxConnections being told so. */
+  private refusing = 0;
   private readonly federation: Federation | undefined;
 
   /** @throws TypeError/RangeError for bad options. */
@@ -116,6 +124,8 @@ export class Hub extends EventEmitter<HubEvents> {
         handshakeTimeout: this.options.handshakeTimeout,
       },
       secretHash: this.options.secret === undefined ? undefined : connectionSecretHash(this.options.secret),
+      allowBridges: this.options.allowBridges,
+      budget: new PartialFrameBudget(this.options.maxPartialFrameBytes),
       onIdentified: (conn) => this.emit('connection', conn.id),
       onClosed: (conn) => {
         this.connections.delete(conn);
@@ -161,6 +171,7 @@ export class Hub extends EventEmitter<HubEvents> {
       topics: this.core.topics.size,
       pendingCalls: this.core.requests.size,
       orphanResponses: this.core.requests.orphanResponses,
+      partialFrameBytes: this.context.budget.used,
     };
   }
 
@@ -208,11 +219,40 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.stateValue !== 'running' || this.connections.size >= this.options.maxConnections) {
+    if (this.stateValue !== 'running') {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= this.options.maxConnections) {
+      this.refuse(socket);
+      return;
+    }
     this.connections.add(new HubConnection(socket, this.context));
+  }
+
+  /**
+   * A connection over `maxConnections`: a coded `error` frame, then the end.
+   * What it sent meanwhile is read and dropped, so that the close is not a
+   * reset that would discard the error before the client reads it. At most
+   * MAX_REFUSING such sockets linger (CLOSE_FLUSH_MS each); past that, a flood
+   * is simply reset.
+   */
+  private refuse(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    if (this.refusing >= MAX_REFUSING) {
+      socket.destroy();
+      return;
+    }
+    this.refusing++;
+    const timer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_MS).unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.refusing--;
+    });
+    socket.resume(); // read and drop
+    const err = pipeIOError('PIPEIO_ERR_LIMIT', `Too many connections (limit ${this.options.maxConnections})`);
+    socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
+    this.emit('clientError', err, undefined);
   }
 
   private sweep(): void {
