@@ -51,6 +51,10 @@ export class PartialFrameBudget {
   }
 }
 
+/** What push() returns when no frame completed (never changed: callers only read it). */
+const NOTHING: Buffer[] = [];
+Object.freeze(NOTHING);
+
 export class FrameReader {
   private readonly maxFrameSize: number;
   private readonly budget: PartialFrameBudget | undefined;
@@ -98,17 +102,27 @@ export class FrameReader {
   }
 
   /**
-   * Adds `chunk` and returns every payload it completes, in order. Throws a
+   * Adds `chunk` and returns every payload it completes, in order (a shared,
+   * frozen empty array when none: read it, never change it). Throws a
    * `PIPEIO_ERR_FRAME_TOO_LARGE` PipeIOError for an oversized header, and
    * `PIPEIO_ERR_LIMIT` when the budget cannot hold a partial frame's bytes;
    * the reader is unusable afterwards (the stream has lost its framing).
    */
   push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+    const body = this.body;
+    const n = chunk.length;
+    if (body !== undefined && n < 64 && this.filled + n < body.length) {
+      // A few more bytes of a frame, room for them, not its end (a trickle): the shortest path.
+      const filled = this.filled;
+      for (let i = 0; i < n; i++) body[filled + i] = chunk[i]!;
+      this.filled = filled + n;
+      return NOTHING;
+    }
+    let out: Buffer[] = NOTHING;
     let offset = 0;
     if (this.headerFill > 0) {
       const n = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.length);
-      chunk.copy(this.header, this.headerFill, 0, n);
+      for (let i = 0; i < n; i++) this.header[this.headerFill + i] = chunk[i]!;
       this.headerFill += n;
       offset = n;
       if (this.headerFill < FRAME_HEADER_BYTES) return out;
@@ -120,12 +134,13 @@ export class FrameReader {
       this.append(chunk, offset, n);
       offset += n;
       if (this.filled < this.need) return out;
-      out.push(this.finish());
+      out = [this.finish()];
     }
     // Frames that start and end inside `chunk` are views of it.
     while (chunk.length - offset >= FRAME_HEADER_BYTES) {
       const length = this.checkedLength(chunk.readUInt32BE(offset));
       if (chunk.length - offset - FRAME_HEADER_BYTES < length) break;
+      if (out === NOTHING) out = [];
       out.push(chunk.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length));
       offset += FRAME_HEADER_BYTES + length;
     }
@@ -176,7 +191,10 @@ export class FrameReader {
       if (body !== undefined) body.copy(next, 0, 0, this.filled);
       this.body = next;
     }
-    src.copy(this.body!, this.filled, start, start + n);
+    const body2 = this.body!;
+    // A few bytes (a trickle) are cheaper copied by hand than through Buffer#copy.
+    if (n < 64) for (let i = 0; i < n; i++) body2[this.filled + i] = src[start + i]!;
+    else src.copy(body2, this.filled, start, start + n);
     this.filled = want;
   }
 
