@@ -125,7 +125,7 @@ function frameReaderNsPerByte(bytes) {
 }
 
 async function stepTrickle(dir, opts) {
-  const size = opts.trickleMiB * MiB;
+  const size = opts.trickleMiB * MiB - 1024; // the whole frame within maxFrameSize (16 MiB)
   const bytes = broadcastOf(size, 'trickler');
   log(`trickle: ${opts.trickleMiB} MiB one byte per write...`);
   const s = await stage(dir, 'trickle', { dataTimeout: 30 * 60_000 });
@@ -133,7 +133,11 @@ async function stepTrickle(dir, opts) {
   await receiver.request({ type: 'register', request_id: 'open', channel: 'room', is_provider: false });
   const t0 = Date.now();
   const w = trickle(dir, s.addr.path, bytes, 1);
-  const got = await receiver.next((f) => f.type === 'broadcast', 60 * 60_000);
+  const refused = w.done.then((out) => {
+    if (!/SENT/.test(out)) throw new Error(`the hub refused the trickled frame: ${out}`);
+    return new Promise(() => undefined);
+  });
+  const got = await Promise.race([receiver.next((f) => f.type === 'broadcast', 60 * 60_000), refused]);
   const elapsedS = (Date.now() - t0) / 1000;
   w.child.kill(); // it would wait for the hub to close
   await w.done;
