@@ -48,11 +48,11 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_ID_IN_USE' // the client id is already connected to the hub
   | 'PIPEIO_ERR_NO_PROVIDER' // nobody provides the called event
   | 'PIPEIO_ERR_PROVIDER_GONE' // the provider of an in-flight call disconnected (a plugin: exited or was restarted) before answering
-  | 'PIPEIO_ERR_FORBIDDEN' // only the owner may do this (set_password, publish, remove_subscription)
+  | 'PIPEIO_ERR_FORBIDDEN' // only the owner may do this (set_password, publish, remove_subscription); a refused bridge or origin claim
   | 'PIPEIO_ERR_CONFLICT' // a provider already exists, a subscription is owned by another client
-  | 'PIPEIO_ERR_RESERVED' // a reserved channel, event or subscription name
+  | 'PIPEIO_ERR_RESERVED' // a reserved channel, event, subscription name or client id
   | 'PIPEIO_ERR_SLOW_CONSUMER' // a hub connection's outgoing queue passed its limit; it was closed
-  | 'PIPEIO_ERR_LIMIT' // a bounded hub table or queue is full (calls in flight, channels, ...)
+  | 'PIPEIO_ERR_LIMIT' // a bounded hub table or queue is full (calls in flight, channels, connections, partial frames, ...)
   | 'PIPEIO_ERR_INVALID_SIGNATURE' // a message on a password channel failed signature verification
   | 'PIPEIO_ERR_CHANNEL_TERMINATED' // the channel's owner left under channelPolicy 'terminate', or its password changed
   | 'PIPEIO_ERR_FEDERATION' // the NATS link of a federated hub failed

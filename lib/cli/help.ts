@@ -141,6 +141,8 @@ Security:
       --secret-env VAR         ... or the value of the environment variable VAR
       --channel-passwords FILE channel passwords, one CHANNEL=PASSWORD per line
                                (blank lines and lines starting with # are skipped)
+      --allow-bridges          accept comm-ipc bridges (mode "bridge") without a
+                               connection secret (with one, they are accepted)
 Identity and policies:
       --server-id ID           the hub's id (default srv-xxxxxxxx)
       --lb-policy P            least-active (default) | round-robin

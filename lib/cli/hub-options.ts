@@ -22,6 +22,7 @@ export const HUB_OPTIONS: OptionSpec = {
   'lb-policy': { type: 'string' },
   'channel-policy': { type: 'string' },
   'error-policy': { type: 'string' },
+  'allow-bridges': { type: 'boolean' },
   'idle-timeout': { type: 'string' },
   'data-timeout': { type: 'string' },
   'handshake-timeout': { type: 'string' },
@@ -161,5 +162,6 @@ export function hubOptionsOf(values: Values, io: CliIO): HubOptions {
     const cluster = clusterOptions(values);
     if (cluster !== undefined) options.cluster = cluster;
   }
+  if (values['allow-bridges']) options.allowBridges = true;
   return options;
 }

@@ -50,7 +50,7 @@ describe('Hub bad input', () => {
   it('answers a bad field with a coded error response and keeps the connection', async () => {
     await fx.start();
     const c = await fx.client('C');
-    const res = await c.request({ type: 'call', channel: 'c', event: 'e', request_id: 'r', path: 'not-a-list' });
+    const res = await c.request({ type: 'call', channel: 7, event: 'e', request_id: 'r' });
     expect(res['code']).to.equal('PIPEIO_ERR_PROTOCOL');
     const res2 = await c.request({ type: 'set_password', channel: 'c', password: null, request_id: 'p' });
     expect(res2['code']).to.equal('PIPEIO_ERR_PROTOCOL');

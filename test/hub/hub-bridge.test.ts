@@ -34,7 +34,7 @@ describe('HubBridge', function () {
   });
 
   async function ourHub(serverId: string): Promise<string> {
-    const hub = new Hub({ serverId });
+    const hub = new Hub({ serverId, allowBridges: true });
     hub.on('clientError', () => undefined);
     hubs.push(hub);
     const sock = path.join(dir!, `${serverId}.sock`);

@@ -127,7 +127,7 @@ describe('Hub channels', () => {
 
   describe('members and bridges', () => {
     it('lists local members in join order and bridge-announced ones, and forgets a bridge\'s members with it', async () => {
-      await fx.start();
+      await fx.start({ allowBridges: true });
       const a = await fx.client('A');
       await a.open('c');
       const bridge = await fx.client('br-c1', 'bridge');

@@ -188,16 +188,21 @@ describe('Hub protocol', () => {
       expect(rest.filter((f) => f['type'] === 'broadcast')).to.have.length(0);
     });
 
-    it('drops a routed frame whose path already holds this hub', async () => {
-      await fx.start();
+    it('drops a bridged frame whose path already holds this hub; a client\'s path starts here', async () => {
+      await fx.start({ allowBridges: true });
       const a = await fx.client('A');
+      const br = await fx.client('br', 'bridge');
       const b = await fx.client('B');
       await b.open('room');
-      a.send({ type: 'broadcast', channel: 'room', event: 'loop', data: 1, path: ['S0', 'S1'] });
-      a.send({ type: 'broadcast', channel: 'room', event: 'ok', data: 2, path: ['S0'] });
+      br.send({ type: 'broadcast', channel: 'room', event: 'loop', data: 1, path: ['S0', 'S1'] });
+      br.send({ type: 'broadcast', channel: 'room', event: 'ok', data: 2, path: ['S0'] });
       const got = await b.nextOf('broadcast');
       expect(got['event']).to.equal('ok');
       expect(got['path']).to.deep.equal(['S0', 'S1']);
+      // A client's claimed path is not read: the frame is neither dropped nor made to look relayed.
+      a.send({ type: 'broadcast', channel: 'room', event: 'own', data: 3, path: ['S0', 'S1'] });
+      const own = await b.nextOf('broadcast');
+      expect(own).to.deep.include({ event: 'own', path: ['S1'] });
     });
   });
 });

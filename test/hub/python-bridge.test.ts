@@ -89,7 +89,7 @@ describe('comm-ipc bridge between our Hub and the Python comm-ipc server', funct
   async function ourHub(serverId: string): Promise<HubFixture> {
     const fx = new HubFixture();
     hubs.push(fx);
-    await fx.start({ serverId });
+    await fx.start({ serverId, allowBridges: true });
     return fx;
   }
 

@@ -24,7 +24,7 @@ import { connectionProof } from '../security/signing';
 import { HubChannel, type ChannelHost } from './channel';
 import { checkChannelName } from './names';
 import { checkAddress, resolveClientOptions, type ResolvedClientOptions } from './options';
-import { PendingTable, remoteError, errorText, responseHandlers } from './pending';
+import { PendingTable, remoteError, errorText, noteErrorOrigin, responseHandlers } from './pending';
 import { cancelServing, serveCall } from './provider';
 import { isFatalReconnectError, ReconnectTimer } from './reconnect';
 import { dialHub, HubLink } from './transport';
@@ -62,6 +62,8 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   private stateValue: HubClientState = 'idle';
   private idValue: string;
   private serverIdValue: string | undefined;
+  /** The hub said `hub_codes` (ours): only its own errors carry a `code`. */
+  private hubCodes = false;
   private link: HubLink | undefined;
   private ready = false;
   private handshake: Handshake | undefined;
@@ -217,6 +219,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     }
     this.generation++;
     this.ready = false;
+    this.hubCodes = false;
     const link: HubLink = new HubLink(socket, this.options.maxFrameSize, {
       onFrame: (msg, payload) => this.onFrame(link, msg, payload),
       onClose: (err) => this.onLinkClose(link, err),
@@ -243,6 +246,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     if (msg.type === 'identified') {
       if (typeof msg['client_id'] === 'string' && msg['client_id'] !== '') this.idValue = msg['client_id'];
       if (typeof msg['server_id'] === 'string') this.serverIdValue = msg['server_id'];
+      this.hubCodes = msg['hub_codes'] === true;
       hs.resolve();
     } else if (msg.type === 'conn_challenge') {
       if (typeof msg['server_id'] === 'string') this.serverIdValue = msg['server_id'];
@@ -272,6 +276,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       case 'pong':
         return;
       case 'response':
+        noteErrorOrigin(msg, this.hubCodes);
         this.pending.get(msg.request_id)?.deliver(msg);
         return;
       case 'auth_challenge': {

@@ -144,26 +144,52 @@ const TEXT_CODES: Array<[RegExp, PipeIOErrorCode]> = [
   [/^Invalid signature for channel /, 'PIPEIO_ERR_INVALID_SIGNATURE'],
 ];
 
+/** Set on a received `response` whose error the hub itself made (see {@link noteErrorOrigin}). */
+const kHubMade = Symbol('pipe-io.hubMade');
+type Marked = HubMessage & { [kHubMade]?: true };
+
+/**
+ * Decides, as a `response` arrives, whether the error it carries can be the
+ * hub's own, so that its code may be believed (issue 21: a provider must not
+ * pass its errors off as the hub's):
+ * - our hub says `hub_codes` in `identified`: it strips `code` from every
+ *   frame it forwards, so a response with a `code` is the hub's;
+ * - comm-ipc's hub sends no codes and stamps a `path` on every frame it
+ *   forwards, so only a response without `path` (and with no `sender_id`, or
+ *   its `"server"`) is the hub's; its texts are mapped to codes.
+ * Anything else is a provider's error: `PIPEIO_ERR_REMOTE`.
+ */
+export function noteErrorOrigin(msg: HubMessage, hubCodes: boolean): void {
+  if (!('error' in msg)) return;
+  const hubMade = hubCodes
+    ? 'code' in msg
+    : msg.path === undefined && (msg.sender_id === undefined || msg.sender_id === null || msg.sender_id === 'server');
+  if (hubMade) (msg as Marked)[kHubMade] = true;
+}
+
 /**
  * A coded error for an error text received from the hub or a provider.
- * A `code` key (our hub) wins. Otherwise texts from the hub itself (no
- * `sender_id`, or comm-ipc's `"server"`) are recognised by their comm-ipc
- * wording; anything a provider threw is `PIPEIO_ERR_REMOTE`.
+ * Only frames the hub made are read for a code: `error` frames (no client
+ * can send one) and responses {@link noteErrorOrigin} marked. There a `code`
+ * key (our hub) wins, else comm-ipc's texts are recognised by their
+ * wording. Anything else is `PIPEIO_ERR_REMOTE`, its text in `remoteMessage`.
  *
  * @param text The remote text, kept verbatim in `remoteMessage`.
- * @param msg The frame it came in (its `code` and `sender_id` are read).
+ * @param msg The frame it came in.
  */
 export function remoteError(text: string, msg: HubMessage = {}): PipeIOError {
   const invalid = remoteValidationError(text, msg);
   if (invalid) return invalid;
   let code: PipeIOErrorCode = 'PIPEIO_ERR_REMOTE';
-  if (typeof msg.code === 'string' && PIPEIO_CODE.test(msg.code)) {
-    code = msg.code as PipeIOErrorCode;
-  } else if (msg.sender_id === undefined || msg.sender_id === null || msg.sender_id === 'server') {
-    for (const [re, c] of TEXT_CODES) {
-      if (re.test(text)) {
-        code = c;
-        break;
+  if (msg.type === 'error' || (msg as Marked)[kHubMade] === true) {
+    if (typeof msg.code === 'string' && PIPEIO_CODE.test(msg.code)) {
+      code = msg.code as PipeIOErrorCode;
+    } else {
+      for (const [re, c] of TEXT_CODES) {
+        if (re.test(text)) {
+          code = c;
+          break;
+        }
       }
     }
   }
@@ -177,8 +203,9 @@ export function remoteError(text: string, msg: HubMessage = {}): PipeIOError {
  * of it. The remote text stays verbatim in `remoteMessage`.
  */
 function remoteValidationError(text: string, msg: HubMessage): PipeIOError | undefined {
-  if (msg.code === 'PIPEIO_ERR_VALIDATION') {
-    return pipeIOError('PIPEIO_ERR_VALIDATION', text, { remoteMessage: text, issues: sanitizeIssues(msg['issues']) });
+  // A provider's own codes (our hub forwards these two, and strips any other code a provider sends).
+  if (msg.code === 'PIPEIO_ERR_VALIDATION' || msg.code === 'PIPEIO_ERR_SCHEMA') {
+    return pipeIOError(msg.code, text, { remoteMessage: text, issues: sanitizeIssues(msg['issues']) });
   }
   const fromPydantic = msg.type === 'response' && msg.sender_id !== 'server' ? pydanticIssues(text) : undefined;
   if (!fromPydantic) return undefined;

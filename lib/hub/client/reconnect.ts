@@ -25,10 +25,11 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 
 /**
  * Errors after which retrying cannot help (comm-ipc stops on the texts
- * `Authentication failed` and `Invalid channel password`).
+ * `Authentication failed` and `Invalid channel password`; our hub also
+ * refuses reserved ids and, unless allowed, bridge mode).
  */
 export function isFatalReconnectError(err: PipeIOError): boolean {
-  return err.code === 'PIPEIO_ERR_AUTH';
+  return err.code === 'PIPEIO_ERR_AUTH' || err.code === 'PIPEIO_ERR_RESERVED' || err.code === 'PIPEIO_ERR_FORBIDDEN';
 }
 
 export class ReconnectTimer {

@@ -122,7 +122,7 @@ function applyChannels(ctx: ReconcileContext, hub: string, state: HubState, mine
       view.setRemoteJoined(ch.name, id, at);
       let pos = ch.members.length;
       while (pos > 0 && view.joinedAt(ch.name, ch.members[pos - 1]!) > at) pos--;
-      ch.members.splice(pos, 0, id);
+      core.channels.insertMember(ch, id, pos);
       const ep = core.clients.get(id)!;
       core.notifyOpeners(ch, { ...joinUpdate(ch.name, ep), is_local: false, path: [hub] });
     }

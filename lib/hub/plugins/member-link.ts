@@ -37,6 +37,7 @@ export type LinkFactory = (id: string, events: LinkEvents) => Promise<MemberLink
 /** A member of an in-process hub core: frames go straight to `core.dispatch`. */
 export class CoreLink implements Endpoint, MemberLink {
   readonly local = true;
+  readonly inProcess = true;
   readonly mode = 'plugin';
   private closed = false;
 

@@ -90,6 +90,8 @@ export const SYSTEM_CHANNEL_PREFIX = '__comm_ipc';
 export const LOGS_CHANNEL = '__comm_ipc_logs';
 export const ERRORS_CHANNEL = '__comm_ipc_errors';
 export const SYSTEM_CHANNEL = '__comm_ipc_system';
+/** Client ids no member may take: the hub speaks as `server` and `system` (3.1.5, 3.2.9). */
+export const RESERVED_CLIENT_IDS: ReadonlySet<string> = new Set(['', 'server', 'system']);
 
 /** The exact texts Python peers match on (3.3, 2.6). */
 export const Texts = {

@@ -163,11 +163,13 @@ function bitCount4(mask: number): number {
  * {@link restamp} specialised for the hot path of routing: replaces
  * `sender_id` and `path`, adds `timestamp` and `origin_server_id` when
  * absent, copies everything else byte for byte. No allocation but the output.
+ * `extra`: more top-level changes for this frame (as for {@link restamp}:
+ * `undefined` removes the key), which take the general path.
  */
-export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
+export function stampRouted(frame: HubFrame, st: RoutedStamps, extra?: Record<string, unknown>): Buffer {
   const f = frame.fields;
   const sender = f.get('sender_id');
-  if (f.get('path') === undefined && (sender === undefined || sender === st.id)) {
+  if (extra === undefined && f.get('path') === undefined && (sender === undefined || sender === st.id)) {
     // The common case: nothing to replace (a client stamps its own id or none), so the sender's
     // entries are copied in one run and the missing stamps appended after them.
     const raw = frame.raw;
@@ -181,7 +183,7 @@ export function stampRouted(frame: HubFrame, st: RoutedStamps): Buffer {
     return out;
   }
   // Something to replace (a `path`, or another sender's id): the general restamp.
-  const changes: Record<string, unknown> = { sender_id: new Packed(st.senderId), path: new Packed(st.path) };
+  const changes: Record<string, unknown> = { ...extra, sender_id: new Packed(st.senderId), path: new Packed(st.path) };
   if (!f.has('timestamp')) changes['timestamp'] = new Packed(st.timestamp);
   if (!f.has('origin_server_id')) changes['origin_server_id'] = new Packed(st.origin);
   return restamp(frame, changes);

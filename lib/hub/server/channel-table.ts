@@ -2,12 +2,17 @@
  * Channels (comm-ipc section 4): per channel, the member list (join order,
  * index 0 is the owner), the opener list (the broadcast audience), the
  * password, and who proved it. A channel exists while any of these is set.
+ *
+ * Per client, the channels it may be in ({@link ChannelTable.channelsOf}):
+ * a superset kept as members and openers are added (members only through
+ * addMember/insertMember, openers by any `add`), pruned as it is read, so a
+ * departing client costs its own channels, not the whole table (issue 21).
  */
 import { SYSTEM_CHANNEL_PREFIX } from '../protocol/messages';
 
 export interface ChannelState {
   readonly name: string;
-  /** Everyone who registered anything here, or created it with set_password; [0] owns it. */
+  /** Everyone who registered anything here, or created it with set_password; [0] owns it. Add through the table. */
   readonly members: string[];
   /** Clients that opened the channel: they get broadcasts, metadata and system pushes. */
   readonly openers: Set<string>;
@@ -16,8 +21,31 @@ export interface ChannelState {
   password: string | undefined;
 }
 
+/** An opener set that tells the table who was added (for channelsOf). */
+class OpenerSet extends Set<string> {
+  constructor(
+    private readonly table: ChannelTable,
+    private readonly ch: ChannelState,
+  ) {
+    super();
+  }
+
+  override add(id: string): this {
+    if (!this.has(id)) this.table.note(this.ch, id);
+    return super.add(id);
+  }
+}
+
+/**
+ * Channels one client may be in (member or opener). With the other
+ * per-client caps it bounds what its departure undoes at once.
+ */
+export const MAX_CHANNELS_PER_CLIENT = 10_000;
+
 export class ChannelTable {
   private readonly channels = new Map<string, ChannelState>();
+  /** Per client, channels it was added to (members or openers); may hold stale entries. */
+  private readonly byClient = new Map<string, Set<ChannelState>>();
   /** Passwords that outlive their channel (system_passwords and `__comm_ipc*`). */
   private readonly persistent = new Map<string, string>();
 
@@ -37,10 +65,19 @@ export class ChannelTable {
   ensure(name: string): ChannelState {
     let ch = this.channels.get(name);
     if (!ch) {
-      ch = { name, members: [], openers: new Set(), authorized: new Set(), password: this.persistent.get(name) };
+      const state = { name, members: [], authorized: new Set(), password: this.persistent.get(name) } as unknown as { openers: Set<string> } & ChannelState;
+      state.openers = new OpenerSet(this, state);
+      ch = state;
       this.channels.set(name, ch);
     }
     return ch;
+  }
+
+  /** Records that `id` joined `ch` in some role (see channelsOf). */
+  note(ch: ChannelState, id: string): void {
+    let mine = this.byClient.get(id);
+    if (!mine) this.byClient.set(id, (mine = new Set()));
+    mine.add(ch);
   }
 
   /** The password in force for `name`, if any. */
@@ -53,7 +90,16 @@ export class ChannelTable {
   }
 
   addMember(ch: ChannelState, id: string): void {
-    if (!ch.members.includes(id)) ch.members.push(id);
+    if (!ch.members.includes(id)) {
+      ch.members.push(id);
+      this.note(ch, id);
+    }
+  }
+
+  /** Puts `id` at `pos` of the member list (the federation keeps join order across hubs). */
+  insertMember(ch: ChannelState, id: string, pos: number): void {
+    ch.members.splice(pos, 0, id);
+    this.note(ch, id);
   }
 
   setPassword(ch: ChannelState, password: string): void {
@@ -77,11 +123,28 @@ export class ChannelTable {
     }
   }
 
-  /** Channels `id` is a member or opener of. */
+  /** Channels `id` is a member or opener of: its own entries only, stale ones pruned. */
   channelsOf(id: string): ChannelState[] {
+    const mine = this.byClient.get(id);
+    if (!mine) return [];
     const out: ChannelState[] = [];
-    for (const ch of this.channels.values()) if (ch.members.includes(id) || ch.openers.has(id)) out.push(ch);
+    for (const ch of mine) {
+      if (this.channels.get(ch.name) === ch && (ch.openers.has(id) || ch.members.includes(id))) out.push(ch);
+      else mine.delete(ch);
+    }
+    if (mine.size === 0) this.byClient.delete(id);
     return out;
+  }
+
+  /** How many channels `id` is in, exactly once it is near `cap` (the index is a superset). */
+  countOf(id: string, cap: number): number {
+    const n = this.byClient.get(id)?.size ?? 0;
+    return n < cap ? n : this.channelsOf(id).length;
+  }
+
+  /** Forgets `id`'s index once it holds nothing any more (it left). */
+  forgetClient(id: string): void {
+    this.byClient.delete(id);
   }
 
   all(): IterableIterator<ChannelState> {

@@ -4,7 +4,7 @@
  * are answered with an error, a bridge's announced members go with it, and
  * its challenges are dropped.
  */
-import { Texts } from '../protocol/messages';
+import { SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { nowSeconds, type HubCore } from './core';
 import type { ChannelState } from './channel-table';
 import { forgetMember, restoreRoute } from './handle-bridge';
@@ -22,7 +22,8 @@ export function cleanupClient(core: HubCore, id: string): void {
     ch.authorized.delete(id);
     ch.openers.delete(id);
     core.notifyOpeners(ch, leaveUpdate(ch.name, id, mode), id);
-    if (at === 0 && core.options.channelPolicy === 'terminate') terminate(core, ch);
+    // System channels (`__comm_ipc*`) have no owner that can end them: any client may open them first.
+    if (at === 0 && core.options.channelPolicy === 'terminate' && !ch.name.startsWith(SYSTEM_CHANNEL_PREFIX)) terminate(core, ch);
     else if (ch.members.length === 0) core.channels.clearMembers(ch);
   }
   // 3. opener lists.
@@ -51,16 +52,18 @@ export function cleanupClient(core: HubCore, id: string): void {
     });
   }
   core.requests.dropCaller(id);
-  // 6-7. topics it owned vanish; topics it subscribed to may send `last`.
-  for (const topic of [...core.topics.all()]) {
-    if (topic.owner === id) {
-      topic.owner = undefined;
-      topic.subscribers.clear();
-    } else if (topic.subscribers.delete(id) && topic.subscribers.size === 0) {
-      notifyOwner(core, topic, 'last');
-    }
+  // 6-7. topics it owned vanish; topics it subscribed to may send `last` (its own topics only:
+  // the table is indexed per client).
+  for (const topic of core.topics.ownedByClient(id)) {
+    topic.owner = undefined;
+    topic.subscribers.clear();
     core.topics.dropIfEmpty(topic);
   }
+  for (const topic of core.topics.subscribedByClient(id)) {
+    if (topic.subscribers.delete(id) && topic.subscribers.size === 0) notifyOwner(core, topic, 'last');
+    core.topics.dropIfEmpty(topic);
+  }
+  core.channels.forgetClient(id);
   core.challenges.dropClient(id);
   // A bridge's members leave with it (comm-ipc keeps ghost members forever),
   // parked for a while in case the same bridge reconnects.
@@ -68,7 +71,7 @@ export function cleanupClient(core: HubCore, id: string): void {
   for (const remoteId of core.remotes.routedBy(id)) {
     const route = core.remotes.routes.get(remoteId)!;
     parked.push([remoteId, route, core.remotes.channelsOf(remoteId)]);
-    core.remotes.routes.delete(remoteId);
+    core.remotes.deleteRoute(remoteId);
     forgetMember(core, remoteId);
   }
   if (mode === 'bridge') core.remotes.park(id, parked);

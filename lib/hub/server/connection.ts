@@ -6,9 +6,13 @@
  *   accepted --identify--> (secret? challenged --conn_proof-->) ready --> closed
  *       \______________ bad frame / timeout / wrong proof ______________/
  *
- * Any state answers `ping` with `pong` (comm-ipc does so before the auth check).
+ * Only `ready` answers `ping`: before the handshake completes, a ping is a
+ * first frame like any other and closes the connection (comm-ipc discards a
+ * non-identify first frame, and closes on a ping in place of the proof).
  * A frame that cannot be decoded, an oversized header, an unknown type, a
- * client that never identifies, and a client whose unread output passes
+ * reserved or refused identity, a client that never identifies, a frame not
+ * complete within `dataTimeout` of its first byte, a partial frame past the
+ * hub's `maxPartialFrameBytes`, and a client whose unread output passes
  * `maxQueueBytes` each end in a coded `error` frame (where one can still be
  * written) and a close. Nothing else is affected.
  */
@@ -16,8 +20,8 @@ import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
 import { pipeIOError, type PipeIOError, type PipeIOErrorCode } from '../../errors';
 import { decodeHubFrame, encodeFrame, type HubFrame } from '../protocol/codec';
-import { FrameReader } from '../protocol/frame-reader';
-import { Texts } from '../protocol/messages';
+import { FrameReader, type PartialFrameBudget } from '../protocol/frame-reader';
+import { RESERVED_CLIENT_IDS, Texts } from '../protocol/messages';
 import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/signing';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
@@ -28,6 +32,7 @@ export interface ConnectionLimits {
   /** Unread outgoing bytes beyond which the client is a slow consumer and is closed. */
   maxQueueBytes: number;
   idleTimeout: number;
+  /** Milliseconds a frame may take from its first byte to its last. */
   dataTimeout: number;
   handshakeTimeout: number;
 }
@@ -37,6 +42,10 @@ export interface ConnectionContext {
   limits: ConnectionLimits;
   /** `H` of the connection secret, if the hub has one. */
   secretHash: string | undefined;
+  /** Whether clients may identify with `mode: "bridge"`. */
+  allowBridges: boolean;
+  /** What all connections' partial frames may hold together. */
+  budget: PartialFrameBudget;
   onIdentified(conn: HubConnection): void;
   onClosed(conn: HubConnection, err: PipeIOError | undefined): void;
   onError(err: PipeIOError, clientId: string | undefined): void;
@@ -55,8 +64,15 @@ const BATCH_COPY_LIMIT = 256 * 1024;
  * there cost syscalls (a stream: 168k -> 84k chunks/s). Measured with bench/hub.bench.js.
  */
 const CUT_THROUGH_FRAMES = 16;
+/**
+ * Longest a connection's frames are handled at a stretch (ms); then the rest
+ * wait a turn of the event loop. One read can bring about 2 MiB (libuv reads
+ * up to 32 x 64 KiB per wake-up): 35,000 small frames, ~140 ms of work.
+ */
+const INTAKE_SLICE_MS = 4;
+const NO_FRAMES: Buffer[] = [];
 /** How long a closing connection may take to flush its last error frame. */
-const CLOSE_FLUSH_MS = 1000;
+export const CLOSE_FLUSH_MS = 1000;
 
 export class HubConnection implements Endpoint {
   id = '';
@@ -73,11 +89,18 @@ export class HubConnection implements Endpoint {
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   private paused = false;
+  /** The frame in progress: which one (FrameReader.framesStarted), and since when. */
+  private frameSeq = 0;
+  private frameStartedAt = 0;
+  /** Frames read but not handled yet (from `backlogAt` on), and whether reading waits for them. */
+  private backlog: Buffer[] = NO_FRAMES;
+  private backlogAt = 0;
+  private intakeHeld = false;
 
   constructor(socket: net.Socket, ctx: ConnectionContext) {
     this.socket = socket;
     this.ctx = ctx;
-    this.reader = new FrameReader(ctx.limits.maxFrameSize);
+    this.reader = new FrameReader(ctx.limits.maxFrameSize, ctx.budget);
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -140,6 +163,7 @@ export class HubConnection implements Endpoint {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
+    this.reader.dispose(); // its partial frame no longer counts against the hub's budget
     if (err && sendError && !this.socket.destroyed) {
       this.flush(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
@@ -163,8 +187,14 @@ export class HubConnection implements Endpoint {
       return;
     }
     if (this.paused) return; // we stopped reading it; silence is ours
-    const limit = this.reader.bufferedBytes > 0 ? dataTimeout : idleTimeout;
-    if (now - this.lastRead > limit) this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${limit} ms`);
+    if (this.reader.inFrame) {
+      // A deadline for the whole frame from its first byte: a byte now and then does not extend it.
+      if (now - this.frameStartedAt > dataTimeout) {
+        this.fail('PIPEIO_ERR_TIMEOUT', `a frame was not complete ${dataTimeout} ms after its first byte (${this.reader.bufferedBytes} bytes received)`);
+      }
+      return;
+    }
+    if (now - this.lastRead > idleTimeout) this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${idleTimeout} ms`);
   }
 
   private fail(code: PipeIOErrorCode, message: string): void {
@@ -172,7 +202,8 @@ export class HubConnection implements Endpoint {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastRead = Date.now();
+    const now = Date.now();
+    this.lastRead = now;
     let payloads: Buffer[];
     try {
       payloads = this.reader.push(chunk);
@@ -181,32 +212,80 @@ export class HubConnection implements Endpoint {
       return;
     }
     this.ctx.core.observer.received(chunk.length, payloads.length);
-    for (const payload of payloads) {
-      if (this.state === 'closed') return;
-      let frame: HubFrame;
-      try {
-        frame = decodeHubFrame(payload);
-      } catch (err) {
-        this.close(err as PipeIOError);
+    if (this.reader.inFrame) this.trackFrame(now);
+    if (payloads.length === 0) return;
+    if (this.backlogAt < this.backlog.length) {
+      for (const p of payloads) this.backlog.push(p); // behind what waits already
+      return;
+    }
+    this.backlog = payloads;
+    this.backlogAt = 0;
+    this.work();
+  }
+
+  /**
+   * Handles waiting frames in order, for at most INTAKE_SLICE_MS: the rest
+   * wait for the next turn of the event loop with reading paused, so that a
+   * burst from one client (a read can bring tens of thousands of small
+   * frames) never holds the loop.
+   */
+  private work(): void {
+    const started = performance.now();
+    const queue = this.backlog;
+    while (this.backlogAt < queue.length) {
+      if (this.state === 'closed') break;
+      if (!this.handlePayload(queue[this.backlogAt++]!)) break;
+      if ((this.backlogAt & 15) === 0 && this.backlogAt < queue.length && performance.now() - started > INTAKE_SLICE_MS) {
+        if (!this.intakeHeld) {
+          this.intakeHeld = true;
+          this.socket.pause();
+        }
+        setImmediate(() => this.work());
         return;
       }
-      try {
-        this.handle(frame);
-      } catch (err) {
-        const e = err as PipeIOError;
-        this.close(e.code ? e : pipeIOError('PIPEIO_ERR_PROTOCOL', String((err as Error)?.message ?? err), { cause: err }));
-        return;
-      }
+    }
+    this.backlog = NO_FRAMES;
+    this.backlogAt = 0;
+    if (this.intakeHeld) {
+      this.intakeHeld = false;
+      if (!this.paused && this.state !== 'closed') this.socket.resume();
+    }
+  }
+
+  /** Decodes and handles one payload; false once the connection is closed by it. */
+  private handlePayload(payload: Buffer): boolean {
+    let frame: HubFrame;
+    try {
+      frame = decodeHubFrame(payload);
+    } catch (err) {
+      this.close(err as PipeIOError);
+      return false;
+    }
+    try {
+      this.handle(frame);
+    } catch (err) {
+      const e = err as PipeIOError;
+      this.close(e.code ? e : pipeIOError('PIPEIO_ERR_PROTOCOL', String((err as Error)?.message ?? err), { cause: err }));
+      return false;
+    }
+    return true;
+  }
+
+  /** Starts the deadline of a frame that began in this read. */
+  private trackFrame(now: number): void {
+    if (this.reader.framesStarted !== this.frameSeq) {
+      this.frameSeq = this.reader.framesStarted;
+      this.frameStartedAt = now;
     }
   }
 
   private handle(frame: HubFrame): void {
-    if (frame.type === 'ping') {
-      this.deliver(PONG);
-      return;
-    }
     switch (this.state) {
       case 'ready':
+        if (frame.type === 'ping') {
+          this.deliver(PONG);
+          return;
+        }
         if (frame.type === 'identify' || frame.type === 'conn_proof') {
           this.ctx.core.replyError(this, undefined, `client ${this.id} is already identified`, 'PIPEIO_ERR_PROTOCOL');
           return;
@@ -218,6 +297,7 @@ export class HubConnection implements Endpoint {
         this.identify(frame);
         return;
       case 'challenged':
+        // comm-ipc closes silently on anything but the proof here, a ping included.
         if (frame.type !== 'conn_proof') throw pipeIOError('PIPEIO_ERR_AUTH', Texts.notAuthenticated);
         this.checkProof(frame);
         return;
@@ -227,8 +307,16 @@ export class HubConnection implements Endpoint {
   }
 
   private identify(frame: HubFrame): void {
-    const id = optString(frame.fields, 'client_id') || `cli-${randomBytes(4).toString('hex')}`;
+    // No id (absent or nil): one is made up. A reserved one, the empty string included, is refused.
+    const asked = optString(frame.fields, 'client_id');
+    if (asked !== undefined && RESERVED_CLIENT_IDS.has(asked)) {
+      throw pipeIOError('PIPEIO_ERR_RESERVED', `Client ID ${JSON.stringify(asked)} is reserved`);
+    }
+    const id = asked ?? `cli-${randomBytes(4).toString('hex')}`;
     const mode = optString(frame.fields, 'mode') || 'client';
+    if (mode === 'bridge' && !this.ctx.allowBridges) {
+      throw pipeIOError('PIPEIO_ERR_FORBIDDEN', 'Bridge mode is not allowed on this hub (it needs a connection secret, or allowBridges)');
+    }
     this.id = id;
     this.mode = mode;
     if (this.ctx.core.isIdInUse(id)) throw pipeIOError('PIPEIO_ERR_ID_IN_USE', Texts.idInUse(id));
@@ -253,7 +341,9 @@ export class HubConnection implements Endpoint {
     this.state = 'ready';
     this.identifiedOnce = true;
     this.ctx.core.attach(this);
-    this.deliver(encodeFrame({ type: 'identified', client_id: this.id, server_id: this.ctx.core.serverId }));
+    // `hub_codes`: this hub puts `code` only on errors it made itself and strips it from
+    // everything it forwards, so a client may trust the code of any error it receives.
+    this.deliver(encodeFrame({ type: 'identified', client_id: this.id, server_id: this.ctx.core.serverId, hub_codes: true }));
     this.ctx.core.log(`Client ${this.id} identified`, 'info', this.id);
     this.ctx.onIdentified(this);
   }

@@ -296,7 +296,7 @@ export class HubCore {
       const cut = text.split(':')[0]!;
       this.pushSystem(ERRORS_CHANNEL, 'server_error', { error: cut, client_id: clientId ?? null, server_id: this.serverId });
       this.log(cut, 'error', clientId ?? null);
-      if (clientId !== undefined) this.sendTo(clientId, { type: 'error', message: cut });
+      if (clientId !== undefined) this.sendTo(clientId, { type: 'error', message: cut, code });
     } else if (policy === 'raise' && clientId !== undefined) {
       const ep = this.clients.get(clientId);
       ep?.close?.(pipeIOError(code, text));

@@ -14,6 +14,12 @@ export interface Endpoint {
   /** False for members that live on another hub. */
   readonly local: boolean;
   /**
+   * True for members that live in the hub's own process (hub plugins): their
+   * frames are the hub's, so their error codes are forwarded as they are
+   * (a connection's are stripped) and their claims are not checked.
+   */
+  readonly inProcess?: boolean;
+  /**
    * Delivers one whole frame (length header included). Returns false if the
    * endpoint is gone or refused it (closed, slow consumer). `startsWork`
    * marks a call: the member will answer it, so it may be sent without

@@ -8,7 +8,11 @@ import type { HubFrame } from '../protocol/codec';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { fieldError, optString, reqString, requestIdOf } from './fields';
-import type { RemoteRoute } from './remote-routes';
+import { MAX_ROUTES_PER_BRIDGE, type RemoteRoute } from './remote-routes';
+import { RESERVED_CLIENT_IDS } from '../protocol/messages';
+
+/** Hub ids an announced member's path may hold. */
+const MAX_ANNOUNCED_PATH = 64;
 
 export function handleListMembers(core: HubCore, from: Endpoint, frame: HubFrame): void {
   const rid = requestIdOf(frame.fields);
@@ -26,11 +30,20 @@ export function handleListMembers(core: HubCore, from: Endpoint, frame: HubFrame
   core.sendTo(from.id, { type: 'response', request_id: rid ?? null, data: { members } });
 }
 
+/**
+ * What a bridge may announce (docs/hub.md, "What a client may claim"): ids
+ * of members on other hubs, not reserved ones, not a local member's, not one
+ * another bridge holds by a path at least as short; a path of at most
+ * MAX_ANNOUNCED_PATH hub ids without this hub; at most MAX_ROUTES_PER_BRIDGE
+ * routes. Entries outside that are skipped; past the route cap the bridge
+ * gets a PIPEIO_ERR_LIMIT error.
+ */
 export function handleAnnounceRemote(core: HubCore, from: Endpoint, frame: HubFrame): void {
   if (from.mode !== 'bridge') return;
   const channel = optString(frame.fields, 'channel');
   const clients = frame.fields.get('clients');
   if (!Array.isArray(clients)) throw fieldError('"clients" must be a list');
+  let overLimit = false;
   for (const item of clients) {
     let id: string;
     let mode = 'client';
@@ -42,13 +55,19 @@ export function handleAnnounceRemote(core: HubCore, from: Endpoint, frame: HubFr
       const p = item.get('path');
       if (Array.isArray(p) && p.every((x) => typeof x === 'string')) path = p as string[];
     } else continue;
+    if (RESERVED_CLIENT_IDS.has(id) || path.length > MAX_ANNOUNCED_PATH) continue;
     if (path.includes(core.serverId)) continue;
     if (core.clients.has(id)) continue; // a local member is never shadowed by a remote route
     const existing = core.remotes.routes.get(id);
     if (existing && existing.path.length > 0 && path.length >= existing.path.length) continue;
-    core.remotes.routes.set(id, { bridge: from.id, path, mode });
+    if (existing?.bridge !== from.id && core.remotes.routeCount(from.id) >= MAX_ROUTES_PER_BRIDGE) {
+      overLimit = true;
+      continue;
+    }
+    core.remotes.setRoute(id, { bridge: from.id, path, mode });
     if (channel !== undefined) joinRemote(core, channel, id, mode, path);
   }
+  if (overLimit) core.replyError(from, undefined, `Too many remote members announced by bridge ${from.id} (limit ${MAX_ROUTES_PER_BRIDGE})`, 'PIPEIO_ERR_LIMIT');
 }
 
 function joinRemote(core: HubCore, channel: string, id: string, mode: string, path: string[]): void {
@@ -70,7 +89,7 @@ export function restoreRoute(core: HubCore, id: string, route: RemoteRoute, chan
   if (core.clients.has(id)) return;
   const existing = core.remotes.routes.get(id);
   if (existing && existing.path.length <= route.path.length) return;
-  core.remotes.routes.set(id, route);
+  core.remotes.setRoute(id, route);
   for (const channel of channels) joinRemote(core, channel, id, route.mode, route.path);
 }
 
@@ -80,7 +99,7 @@ export function handleForgetRemote(core: HubCore, from: Endpoint, frame: HubFram
   if (!id) return;
   const route = core.remotes.routes.get(id);
   if (route && route.bridge !== from.id) return;
-  core.remotes.routes.delete(id);
+  core.remotes.deleteRoute(id);
   forgetMember(core, id, optString(frame.fields, 'channel'));
 }
 

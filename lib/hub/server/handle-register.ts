@@ -6,7 +6,8 @@ import { channelProof, safeEqualHex } from '../security/signing';
 import type { Fields, HubFrame } from '../protocol/codec';
 import { SUBSCRIPTION_EVENT_PREFIX, SYSTEM_CHANNEL_PREFIX, Texts } from '../protocol/messages';
 import { CHALLENGE_TTL_MS } from './challenges';
-import type { ChannelState } from './channel-table';
+import { MAX_CHANNELS_PER_CLIENT, type ChannelState } from './channel-table';
+import { MAX_EVENTS_PER_CLIENT } from './provider-table';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { fieldError, flag, optString, reqString, requestIdOf } from './fields';
@@ -68,7 +69,12 @@ function doRegister(core: HubCore, from: Endpoint, reg: Fields, proven: boolean)
     core.replyError(from, requestIdOf(reg), `Channel ${channel} is read-only`, 'PIPEIO_ERR_RESERVED');
     return;
   }
-  const ch = core.channels.ensure(channel);
+  const known = core.channels.get(channel);
+  if (!(known?.members.includes(from.id) || known?.openers.has(from.id)) && core.channels.countOf(from.id, MAX_CHANNELS_PER_CLIENT) >= MAX_CHANNELS_PER_CLIENT) {
+    core.replyError(from, requestIdOf(reg), `Too many channels (limit ${MAX_CHANNELS_PER_CLIENT})`, 'PIPEIO_ERR_LIMIT');
+    return;
+  }
+  const ch = known ?? core.channels.ensure(channel);
   core.channels.addMember(ch, from.id);
   if (proven) ch.authorized.add(from.id);
   const authenticated = ch.password !== undefined;
@@ -94,6 +100,10 @@ function doRegister(core: HubCore, from: Endpoint, reg: Fields, proven: boolean)
   const isGroup = flag(reg, 'is_group');
   const paramSchema = reg.get('param_schema') ?? null; // passed on as decoded (key order, every key)
   const returnSchema = reg.get('return_schema') ?? null;
+  if (!core.providers.get(channel, event)?.providers.includes(from.id) && core.providers.countOf(from.id) >= MAX_EVENTS_PER_CLIENT) {
+    core.replyError(from, requestIdOf(reg), `Too many events provided (limit ${MAX_EVENTS_PER_CLIENT})`, 'PIPEIO_ERR_LIMIT');
+    return;
+  }
   const outcome = core.providers.register(channel, event, from.id, { isGroup, isStream, paramSchema, returnSchema });
   if (outcome === 'conflict') {
     const text = Texts.providerExists(channel, event);
@@ -178,6 +188,10 @@ export function handleSetPassword(core: HubCore, from: Endpoint, frame: HubFrame
   if (owner !== undefined && owner !== from.id) return refuse();
   if (owner === undefined) {
     if (core.channels.passwordOf(channel) !== undefined) return refuse();
+    if (core.channels.countOf(from.id, MAX_CHANNELS_PER_CLIENT) >= MAX_CHANNELS_PER_CLIENT) {
+      core.replyError(from, rid, `Too many channels (limit ${MAX_CHANNELS_PER_CLIENT})`, 'PIPEIO_ERR_LIMIT');
+      return;
+    }
     ch = core.channels.ensure(channel);
     core.channels.addMember(ch, from.id);
   }

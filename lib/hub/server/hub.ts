@@ -17,7 +17,9 @@ import { pipeIOError, type PipeIOError } from '../../errors';
 import { connectionSecretHash } from '../security/signing';
 import { bindUnixSocket, type BoundSocket } from '../../socket/bind-unix';
 import { removeSocketIfSame } from '../../socket/socket-path';
-import { HubConnection, type ConnectionContext } from './connection';
+import { encodeFrame } from '../protocol/codec';
+import { PartialFrameBudget } from '../protocol/frame-reader';
+import { CLOSE_FLUSH_MS, HubConnection, type ConnectionContext } from './connection';
 import { HubCore } from './core';
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './options';
 import { Federation, type ClusterEvent } from '../federation/federation';
@@ -65,6 +67,8 @@ export interface HubStats {
   topics: number;
   pendingCalls: number;
   orphanResponses: number;
+  /** Bytes held by partial frames (frames still arriving), over all connections; capped by maxPartialFrameBytes. */
+  partialFrameBytes: number;
 }
 
 interface Listener {
@@ -74,6 +78,8 @@ interface Listener {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
+/** Refused connections (over maxConnections) that may wait for their error frame to leave. */
+const MAX_REFUSING = 256;
 
 function addressName(a: HubAddress): string {
   return 'path' in a ? `unix:${a.path}` : `${a.tls ? 'tls' : 'tcp'}:${a.host}:${a.port}`;
@@ -89,6 +95,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private stateValue: HubState = 'idle';
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
+  /** Sockets over maxConnections being told so. */
+  private refusing = 0;
   private readonly federation: Federation | undefined;
   private readonly instrument: HubInstrument;
 
@@ -144,6 +152,8 @@ export class Hub extends EventEmitter<HubEvents> {
         handshakeTimeout: this.options.handshakeTimeout,
       },
       secretHash: this.options.secret === undefined ? undefined : connectionSecretHash(this.options.secret),
+      allowBridges: this.options.allowBridges,
+      budget: new PartialFrameBudget(this.options.maxPartialFrameBytes),
       onIdentified: (conn) => this.emit('connection', conn.id),
       onClosed: (conn) => {
         this.connections.delete(conn);
@@ -195,6 +205,7 @@ export class Hub extends EventEmitter<HubEvents> {
       topics: this.core.topics.size,
       pendingCalls: this.core.requests.size,
       orphanResponses: this.core.requests.orphanResponses,
+      partialFrameBytes: this.context.budget.used,
     };
   }
 
@@ -258,13 +269,42 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private accept(socket: net.Socket, transport: Transport): void {
-    if (this.stateValue !== 'running' || this.connections.size >= this.options.maxConnections) {
+    if (this.stateValue !== 'running') {
       socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.options.maxConnections) {
+      this.refuse(socket);
       return;
     }
     const conn = new HubConnection(socket, this.context);
     this.connections.add(conn);
     this.instrument.accepted(conn, transport);
+  }
+
+  /**
+   * A connection over `maxConnections`: a coded `error` frame, then the end.
+   * What it sent meanwhile is read and dropped, so that the close is not a
+   * reset that would discard the error before the client reads it. At most
+   * MAX_REFUSING such sockets linger (CLOSE_FLUSH_MS each); past that, a flood
+   * is simply reset.
+   */
+  private refuse(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    if (this.refusing >= MAX_REFUSING) {
+      socket.destroy();
+      return;
+    }
+    this.refusing++;
+    const timer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_MS).unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.refusing--;
+    });
+    socket.resume(); // read and drop
+    const err = pipeIOError('PIPEIO_ERR_LIMIT', `Too many connections (limit ${this.options.maxConnections})`);
+    socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
+    this.emit('clientError', err, undefined);
   }
 
   private sweep(): void {

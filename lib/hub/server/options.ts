@@ -20,12 +20,31 @@ export interface HubOptions {
   errorPolicy?: ErrorPolicy;
   /** Milliseconds a connection may stay silent between frames. @default 60000 */
   idleTimeout?: number;
-  /** Milliseconds the rest of a started frame may take. @default 60000 */
+  /**
+   * Milliseconds a frame may take from its first byte to its last: a deadline
+   * for the whole frame (a byte now and then does not extend it). @default 60000
+   */
   dataTimeout?: number;
   /** Milliseconds a new connection has to identify (and prove the secret). @default 10000 */
   handshakeTimeout?: number;
   /** Largest frame payload in bytes; a larger header closes the connection. @default 16777216 (16 MiB) */
   maxFrameSize?: number;
+  /**
+   * Bytes all connections' partial frames (frames whose bytes are still
+   * arriving) may hold together. A partial frame that needs more is refused:
+   * its connection gets `PIPEIO_ERR_LIMIT` and is closed; the others are not
+   * touched. A partial frame holds at most twice its received bytes.
+   * @default 268435456 (256 MiB)
+   */
+  maxPartialFrameBytes?: number;
+  /**
+   * Whether clients may identify with `mode: "bridge"` (comm-ipc's bridge,
+   * `HubBridge`): a bridge may announce members of other hubs and relay
+   * frames with their path (docs/hub.md, "What a client may claim"). Others
+   * are refused at identify with `PIPEIO_ERR_FORBIDDEN`.
+   * @default true with a `secret` (a bridge proved it like any client), false without
+   */
+  allowBridges?: boolean;
   /** Unread outgoing bytes per connection beyond which it is closed as a slow consumer. @default 67108864 (64 MiB) */
   maxQueueBytes?: number;
   /** Calls one client may have waiting for an answer. @default 65536 */
@@ -66,6 +85,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+function bool(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
+  return value;
+}
+
 function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value)) throw new RangeError(`options.${name} must be one of ${allowed.join(', ')}`);
@@ -95,6 +120,8 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     dataTimeout: positive('dataTimeout', options.dataTimeout, 60_000),
     handshakeTimeout: positive('handshakeTimeout', options.handshakeTimeout, 10_000),
     maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 16 * 1024 * 1024),
+    maxPartialFrameBytes: positive('maxPartialFrameBytes', options.maxPartialFrameBytes, 256 * 1024 * 1024),
+    allowBridges: bool('allowBridges', options.allowBridges, options.secret !== undefined),
     maxQueueBytes: positive('maxQueueBytes', options.maxQueueBytes, 64 * 1024 * 1024),
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls, 65_536),
     maxConnections: positive('maxConnections', options.maxConnections, 10_000),

@@ -2,7 +2,8 @@
  * Who provides what (comm-ipc section 5): per (channel, event) the providers
  * in registration order, the group flag, the last registrant's schemas, and
  * the balancing cursor. Entries disappear with their last provider, cursor
- * included, so the table never outgrows the live registrations.
+ * included, so the table never outgrows the live registrations. Indexed per
+ * provider, so a departure costs that provider's entries, not the table's.
  */
 import type { Candidate, EventCursor, Strategy } from '../strategies';
 
@@ -19,14 +20,23 @@ export interface EventEntry {
 
 export type RegisterOutcome = 'added' | 'updated' | 'conflict';
 
+/** Events one client may provide (a departure undoes them at once). */
+export const MAX_EVENTS_PER_CLIENT = 10_000;
+
 export class ProviderTable {
   private readonly byChannel = new Map<string, Map<string, EventEntry>>();
+  /** provider -> the entries it is a provider of. */
+  private readonly byProvider = new Map<string, Set<EventEntry>>();
+  private count = 0;
+
+  /** How many events `id` provides. */
+  countOf(id: string): number {
+    return this.byProvider.get(id)?.size ?? 0;
+  }
 
   /** Events that have providers, over all channels. */
   get size(): number {
-    let n = 0;
-    for (const events of this.byChannel.values()) n += events.size;
-    return n;
+    return this.count;
   }
 
   get(channel: string, event: string): EventEntry | undefined {
@@ -68,10 +78,13 @@ export class ProviderTable {
         cursor: { index: 0 },
       };
       events.set(event, entry);
+      this.count++;
+      this.index(id, entry);
     } else if (entry.providers.includes(id)) {
       outcome = 'updated';
     } else if (reg.isGroup && entry.isGroup) {
       entry.providers.push(id);
+      this.index(id, entry);
     } else {
       return 'conflict';
     }
@@ -98,22 +111,30 @@ export class ProviderTable {
 
   /** Removes `id` from one channel's providers (password change, terminate). */
   removeFromChannel(channel: string, id: string): void {
-    const events = this.byChannel.get(channel);
-    if (!events) return;
-    for (const entry of [...events.values()]) this.removeProvider(events, entry, id);
-    if (events.size === 0) this.byChannel.delete(channel);
+    for (const entry of [...(this.byProvider.get(id) ?? [])]) if (entry.channel === channel) this.remove(channel, entry.event, id);
   }
 
   /** Removes `id` everywhere (disconnect). */
   removeEverywhere(id: string): void {
-    for (const channel of [...this.byChannel.keys()]) this.removeFromChannel(channel, id);
+    for (const entry of [...(this.byProvider.get(id) ?? [])]) this.remove(entry.channel, entry.event, id);
+  }
+
+  private index(id: string, entry: EventEntry): void {
+    let mine = this.byProvider.get(id);
+    if (!mine) this.byProvider.set(id, (mine = new Set()));
+    mine.add(entry);
   }
 
   private removeProvider(events: Map<string, EventEntry>, entry: EventEntry, id: string): void {
     const i = entry.providers.indexOf(id);
     if (i < 0) return;
     entry.providers.splice(i, 1);
-    if (entry.providers.length === 0) events.delete(entry.event);
+    const mine = this.byProvider.get(id);
+    if (mine?.delete(entry) && mine.size === 0) this.byProvider.delete(id);
+    if (entry.providers.length === 0) {
+      events.delete(entry.event);
+      this.count--;
+    }
   }
 
   /** Picks a provider for a call or send; undefined if there is none. */

@@ -23,10 +23,44 @@ export interface RemoteRoute {
   mode: string;
 }
 
+/** Routes one bridge may hold; announcements beyond are refused (PIPEIO_ERR_LIMIT). */
+export const MAX_ROUTES_PER_BRIDGE = 100_000;
+
 export class RemoteRoutes {
-  readonly routes = new Map<string, RemoteRoute>();
+  private readonly routeMap = new Map<string, RemoteRoute>();
+  /** channel -> remote ids that are members there. */
   private readonly members = new Map<string, Set<string>>();
+  /** remote id -> channels it is a member of (the reverse of `members`). */
+  private readonly channelsById = new Map<string, Set<string>>();
+  /** bridge -> the remote ids it announced. */
+  private readonly byBridge = new Map<string, Set<string>>();
   private readonly parked = new Map<string, ParkedRoutes>();
+
+  /** remote id -> its route. Change through {@link setRoute} / {@link deleteRoute}. */
+  get routes(): ReadonlyMap<string, RemoteRoute> {
+    return this.routeMap;
+  }
+
+  setRoute(id: string, route: RemoteRoute): void {
+    this.deleteRoute(id);
+    this.routeMap.set(id, route);
+    let mine = this.byBridge.get(route.bridge);
+    if (!mine) this.byBridge.set(route.bridge, (mine = new Set()));
+    mine.add(id);
+  }
+
+  deleteRoute(id: string): void {
+    const old = this.routeMap.get(id);
+    if (!old) return;
+    this.routeMap.delete(id);
+    const mine = this.byBridge.get(old.bridge);
+    if (mine?.delete(id) && mine.size === 0) this.byBridge.delete(old.bridge);
+  }
+
+  /** Routes `bridge` holds. */
+  routeCount(bridge: string): number {
+    return this.byBridge.get(bridge)?.size ?? 0;
+  }
 
   /** Keeps what `bridge` announced, for its return within the grace period. */
   park(bridge: string, routes: ParkedRoutes['routes'], now = Date.now()): void {
@@ -49,9 +83,7 @@ export class RemoteRoutes {
 
   /** Channels `id` is a remote member of. */
   channelsOf(id: string): string[] {
-    const out: string[] = [];
-    for (const [channel, set] of this.members) if (set.has(id)) out.push(channel);
-    return out;
+    return [...(this.channelsById.get(id) ?? [])];
   }
 
   membersOf(channel: string): Set<string> | undefined {
@@ -65,17 +97,22 @@ export class RemoteRoutes {
       this.members.set(channel, set);
     }
     set.add(id);
+    let mine = this.channelsById.get(id);
+    if (!mine) this.channelsById.set(id, (mine = new Set()));
+    mine.add(channel);
   }
 
   /** Removes `id` from one channel, or from all; returns the channels it left. */
   removeMember(id: string, channel?: string): string[] {
     const left: string[] = [];
-    const names = channel === undefined ? [...this.members.keys()] : [channel];
+    const names = channel === undefined ? this.channelsOf(id) : [channel];
     for (const name of names) {
       const set = this.members.get(name);
       if (set?.delete(id)) {
         left.push(name);
         if (set.size === 0) this.members.delete(name);
+        const mine = this.channelsById.get(id);
+        if (mine?.delete(name) && mine.size === 0) this.channelsById.delete(id);
       }
     }
     return left;
@@ -83,8 +120,6 @@ export class RemoteRoutes {
 
   /** Every remote id announced through `bridge`. */
   routedBy(bridge: string): string[] {
-    const out: string[] = [];
-    for (const [id, r] of this.routes) if (r.bridge === bridge) out.push(id);
-    return out;
+    return [...(this.byBridge.get(bridge) ?? [])];
   }
 }
