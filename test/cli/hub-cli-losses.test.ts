@@ -66,8 +66,10 @@ describe('CLI: hub commands lose nothing and say what happened', function () {
     const out = collect(provider);
     await waitFor(() => out.stdout().startsWith('providing '), 'providing', 15000);
     const twelve = await runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '12']);
-    expect(twelve.code).to.equal(3);
-    expect(twelve.stderr).to.include('did not answer text:upper within 1000 ms [PIPEIO_ERR_TIMEOUT]');
+    // The provider process answers for its plugin: a provider's error is PIPEIO_ERR_REMOTE with its text
+    // (only the hub's own errors carry hub codes, issue 21 item 7).
+    expect(twelve.code).to.equal(1);
+    expect(twelve.stderr).to.include('did not answer text:upper within 1000 ms');
     const [b, c] = await Promise.all([runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '"b"']), runCli(['call', ...hub.hubArgs, '-c', 'text', '-e', 'upper', '"c"'])]);
     expect([b.code, b.stdout]).to.deep.equal([0, '"B"\n']); // before: "C"
     expect([c.code, c.stdout]).to.deep.equal([0, '"C"\n']); // before: a timeout
