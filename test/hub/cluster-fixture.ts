@@ -30,7 +30,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 const HUB_PROCESS = 'test/hub/fixtures/hub-process.ts';
 
 /** The repo .ts files `entry` imports, transitively (relative imports only). */
-function importClosure(entry: string): string[] {
+export function importClosure(entry: string): string[] {
   const seen = new Set<string>();
   const visit = (rel: string): void => {
     if (seen.has(rel)) return;

@@ -11,6 +11,13 @@
  * client that never identifies, and a client whose unread output passes
  * `maxQueueBytes` each end in a coded `error` frame (where one can still be
  * written) and a close. Nothing else is affected.
+ *
+ * Flow control (./flow-control.ts): a client whose unsent output passes the
+ * high-water mark holds the producers filling it (their sockets are not read)
+ * until it drains. One that takes nothing of its output for idleTimeout is a
+ * slow consumer: its queue, then an `error` frame (PIPEIO_ERR_SLOW_CONSUMER),
+ * then the close. A held client is sent a `pong` every second, so that its
+ * own idle timer does not take our silence for a dead hub.
  */
 import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
@@ -21,12 +28,14 @@ import { Texts } from '../protocol/messages';
 import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/signing';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
-import { optString } from './fields';
+import { flag, optString } from './fields';
+import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowScope, type FlowKind } from './flow-control';
 
 export interface ConnectionLimits {
   maxFrameSize: number;
   /** Unread outgoing bytes beyond which the client is a slow consumer and is closed. */
   maxQueueBytes: number;
+  /** Milliseconds a client may stay silent, or take nothing of its unsent output (a slow consumer), before it is closed. */
   idleTimeout: number;
   dataTimeout: number;
   handshakeTimeout: number;
@@ -57,6 +66,10 @@ const BATCH_COPY_LIMIT = 256 * 1024;
 const CUT_THROUGH_FRAMES = 16;
 /** How long a closing connection may take to flush its last error frame. */
 const CLOSE_FLUSH_MS = 1000;
+/** The same for a slow consumer: it reads slowly, if at all, and its queue comes first. */
+const SLOW_FLUSH_MS = 5000;
+/** How often a held client (one we do not read) is sent a `pong`. */
+const HELD_KEEPALIVE_MS = 1000;
 
 export class HubConnection implements Endpoint {
   id = '';
@@ -72,12 +85,30 @@ export class HubConnection implements Endpoint {
   /** Frames delivered in this tick, written together on the next one. */
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
-  private paused = false;
+  /** This connection as a producer and as a receiver of flow control. */
+  private readonly gate: FlowGate;
+  /** Unsent bytes past which producers filling this connection are held. */
+  private readonly highWater: number;
+  /** Bytes the kernel had taken at the last sweep that saw them move (-1: queue empty). */
+  private outTaken = -1;
+  /** When a sweep last saw the output queue empty or moving. */
+  private outMovedAt = Date.now();
+  /** Takes nothing for FANOUT_STALL_MS: publications to it no longer hold their publishers. */
+  private lagging = false;
+  private lastKeepalive = 0;
 
   constructor(socket: net.Socket, ctx: ConnectionContext) {
     this.socket = socket;
     this.ctx = ctx;
     this.reader = new FrameReader(ctx.limits.maxFrameSize);
+    this.highWater = Math.min(FLOW_HIGH_WATER, ctx.limits.maxQueueBytes / 4);
+    this.gate = new FlowGate({
+      pauseReading: () => socket.pause(),
+      resumeReading: () => {
+        this.lastRead = Date.now(); // the silence was ours
+        if (this.state !== 'closed') socket.resume();
+      },
+    });
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -99,17 +130,36 @@ export class HubConnection implements Endpoint {
 
   deliver(frame: Buffer, startsWork = false): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
-    const queued = this.socket.writableLength + this.outboxBytes;
-    if (queued + frame.length > this.ctx.limits.maxQueueBytes) {
-      this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued} queued bytes`), false);
+    const queued = this.socket.writableLength + this.outboxBytes + frame.length;
+    if (queued > this.ctx.limits.maxQueueBytes) {
+      this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued - frame.length} queued bytes`));
       return false;
     }
     // Frames produced in one tick leave together (one syscall, one copy); calls 16 at a time at most.
     if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
+    if (queued > this.highWater) this.holdProducer();
     if (startsWork && this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
     return true;
+  }
+
+  /** Our queue is past the high-water mark: hold whoever's frame is being routed (see flow-control.ts). */
+  private holdProducer(): void {
+    const producer = flowScope.producer;
+    if (producer === undefined) return; // hub-made (timers, federation): bounded by maxQueueBytes
+    switch (flowScope.kind) {
+      case 'reply':
+        // It does not read its replies: stop reading its requests until it does.
+        this.gate.hold(this.gate, false);
+        return;
+      case 'fanout':
+        if (!this.lagging) this.gate.hold(producer, true);
+        return;
+      case 'point':
+        this.gate.hold(producer, false);
+        return;
+    }
   }
 
   /** Writes what this tick delivered. */
@@ -127,11 +177,8 @@ export class HubConnection implements Endpoint {
       for (const f of frames) this.socket.write(f);
       this.socket.uncork();
     }
-    if (!this.paused && this.socket.writableLength > this.ctx.limits.maxQueueBytes / 4) {
-      // It does not read its replies: stop reading its requests until it does.
-      this.paused = true;
-      this.socket.pause();
-    }
+    // The kernel took it all at once: nobody needs holding ('drain' covers the rest).
+    if (this.gate.holding && !this.socket.writableNeedDrain) this.gate.release();
   }
 
   /** Sends a coded `error` frame (if possible) and closes. Idempotent. */
@@ -139,10 +186,12 @@ export class HubConnection implements Endpoint {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
+    this.gate.dispose();
     if (err && sendError && !this.socket.destroyed) {
       this.flush(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
-      const timer = setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS);
+      const grace = err.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? SLOW_FLUSH_MS : CLOSE_FLUSH_MS;
+      const timer = setTimeout(() => this.socket.destroy(), grace);
       timer.unref();
       this.socket.once('close', () => clearTimeout(timer));
     } else {
@@ -153,7 +202,7 @@ export class HubConnection implements Endpoint {
     this.ctx.onClosed(this, err);
   }
 
-  /** Applies the idle, data and handshake deadlines; called by the hub's sweep timer. */
+  /** Applies the idle, data, handshake and output deadlines; called by the hub's sweep timer. */
   checkTimeouts(now: number): void {
     if (this.state === 'closed') return;
     const { idleTimeout, dataTimeout, handshakeTimeout } = this.ctx.limits;
@@ -161,9 +210,46 @@ export class HubConnection implements Endpoint {
       if (now - this.acceptedAt > handshakeTimeout) this.fail('PIPEIO_ERR_TIMEOUT', `no identification within ${handshakeTimeout} ms`);
       return;
     }
-    if (this.paused) return; // we stopped reading it; silence is ours
+    if (this.checkOutput(now, idleTimeout)) return;
+    if (this.gate.held) {
+      // We stopped reading it: its silence is ours, and ours must not look like a dead hub.
+      if (now - this.lastKeepalive >= HELD_KEEPALIVE_MS) {
+        this.lastKeepalive = now;
+        this.deliver(PONG);
+      }
+      return;
+    }
     const limit = this.reader.bufferedBytes > 0 ? dataTimeout : idleTimeout;
-    if (now - this.lastRead > limit) this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${limit} ms`);
+    if (now - this.lastRead <= limit) return;
+    // Silent, with output it does not take: it stopped reading too, which is what it is told.
+    if (this.socket.writableLength > 0) this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} sent nothing and took none of its output for ${limit} ms`);
+    else this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${limit} ms`);
+  }
+
+  /**
+   * Watches the output queue: one that takes nothing for FANOUT_STALL_MS stops
+   * holding publishers; for idleTimeout, it is cut off. Progress is what the
+   * kernel took (`bytesWritten` counts queued bytes too). True if it closed.
+   */
+  private checkOutput(now: number, idleTimeout: number): boolean {
+    const pending = this.socket.writableLength;
+    const taken = pending === 0 ? -1 : this.socket.bytesWritten - pending;
+    if (pending === 0 || taken !== this.outTaken) {
+      this.outTaken = taken;
+      this.outMovedAt = now;
+      this.lagging = false;
+      return false;
+    }
+    const stuck = now - this.outMovedAt; // at least this long, since the last sweep that saw it move
+    if (stuck > idleTimeout) {
+      this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} took none of its ${pending} queued bytes for ${stuck} ms`);
+      return true;
+    }
+    if (stuck >= FANOUT_STALL_MS && !this.lagging) {
+      this.lagging = true;
+      this.gate.releaseFanout();
+    }
+    return false;
   }
 
   private fail(code: PipeIOErrorCode, message: string): void {
@@ -179,6 +265,16 @@ export class HubConnection implements Endpoint {
       this.close(err as PipeIOError);
       return;
     }
+    const outer = flowScope.producer;
+    flowScope.producer = this.gate;
+    try {
+      this.route(payloads);
+    } finally {
+      flowScope.producer = outer;
+    }
+  }
+
+  private route(payloads: Buffer[]): void {
     for (const payload of payloads) {
       if (this.state === 'closed') return;
       let frame: HubFrame;
@@ -188,6 +284,7 @@ export class HubConnection implements Endpoint {
         this.close(err as PipeIOError);
         return;
       }
+      flowScope.kind = flowKind(frame);
       try {
         this.handle(frame);
       } catch (err) {
@@ -257,11 +354,8 @@ export class HubConnection implements Endpoint {
   }
 
   private onDrain(): void {
-    if (this.paused && this.state !== 'closed') {
-      this.paused = false;
-      this.lastRead = Date.now();
-      this.socket.resume();
-    }
+    this.lagging = false;
+    this.gate.release();
   }
 
   private onSocketClose(): void {
@@ -271,4 +365,20 @@ export class HubConnection implements Endpoint {
 
 function flushOutbox(conn: HubConnection): void {
   conn.flush();
+}
+
+/** What a full receiver does to the producer of `frame` (see flow-control.ts). */
+function flowKind(frame: HubFrame): FlowKind {
+  switch (frame.type) {
+    case 'publish':
+    case 'broadcast':
+      return 'fanout';
+    case 'response': {
+      const f = frame.fields;
+      // A stream chunk slows its provider; any other reply, the caller that does not read it.
+      return flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error') ? 'point' : 'reply';
+    }
+    default:
+      return 'point';
+  }
 }
