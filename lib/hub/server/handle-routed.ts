@@ -115,7 +115,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
     : undefined;
   if (target === undefined) {
     const text = Texts.noProvider(channel, event);
-    core.replyError(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
+    core.refuse(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
       channel,
       event,
       sender_id: 'server',
@@ -126,7 +126,6 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
       is_stream: false,
       is_final: false,
     });
-    core.report(text, from.id, 'PIPEIO_ERR_NO_PROVIDER');
     return;
   }
   if (rid !== undefined) {
