@@ -34,7 +34,7 @@ const PARTY = path.join(__dirname, 'hub', 'python_flow.py');
 const log = (...a) => console.error('hub-python-bench:', ...a);
 
 function parseArgs(argv) {
-  const o = { reps: 3, servers: ['ours', 'comm-ipc'], transport: 'unix', chunks: 50000, messages: 5000, every: 100, out: path.join(__dirname, 'results', 'hub-python.json') };
+  const o = { reps: 3, servers: ['ours', 'comm-ipc'], transport: 'unix', chunks: 50000, messages: 5000, every: 100, workUs: 0, out: path.join(__dirname, 'results', 'hub-python.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--reps') o.reps = Number(argv[++i]);
@@ -43,6 +43,7 @@ function parseArgs(argv) {
     else if (a === '--chunks') o.chunks = Number(argv[++i]);
     else if (a === '--messages') o.messages = Number(argv[++i]);
     else if (a === '--every') o.every = Number(argv[++i]);
+    else if (a === '--work-us') o.workUs = Number(argv[++i]);
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -128,7 +129,7 @@ async function startServer(name, opts, tmp) {
 
 async function streamRun(srv, opts) {
   const prov = python([PARTY, 'provider', srv.addr], 'provider');
-  const cons = python([PARTY, 'consumer', srv.addr, String(opts.chunks)], 'consumer');
+  const cons = python([PARTY, 'consumer', srv.addr, String(opts.chunks), String(opts.workUs)], 'consumer');
   try {
     await prov.line((l) => l.ready);
     await cons.line((l) => l.ready);
@@ -136,6 +137,10 @@ async function streamRun(srv, opts) {
     cons.send();
     const r = await cons.line((l) => l.chunks !== undefined);
     r.hubCpuSeconds = +(cpuSeconds(srv.pid) - c0).toFixed(2);
+    const p = await prov.line((l) => l.generated !== undefined);
+    r.providerCpuSeconds = p.cpuSeconds;
+    // How long before the consumer's end the provider had produced everything (where the chunks waited).
+    r.providerDoneMs = (p.end - r.start) * 1000;
     return r;
   } finally {
     await Promise.all([cons.stop(), prov.stop()]);
@@ -210,13 +215,13 @@ async function main() {
   res.meta.loadavgAtEnd = os.loadavg();
   const out = [];
   out.push(`# Python clients through each hub (${opts.transport}, ${opts.reps} reps, medians; load ${res.meta.loadavg.map((x) => x.toFixed(1)).join(' ')})`, '');
-  out.push('| hub | stream chunks/s | (each rep) | consumer CPU s | hub CPU s | pub/sub mean ms | p50 | p99 | max | publish ms | last receive after publish, ms |');
-  out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('| hub | stream chunks/s | (each rep) | consumer CPU s | consumer backlog | provider CPU s | provider done at, ms | consumer done at, ms | hub CPU s | pub/sub mean ms | p50 | p99 | max | publish ms | last receive after publish, ms |');
+  out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of opts.servers) {
     const r = res.runs[name];
     const m = (k, xs) => median(xs.map((x) => x[k]));
     out.push(
-      `| ${name} | ${f0(m('perSec', r.stream))} | ${r.stream.map((x) => f0(x.perSec)).join(', ')} | ${f1(m('cpuSeconds', r.stream))} | ${f1(m('hubCpuSeconds', r.stream))} | ${f1(m('meanMs', r.pubsub))} | ${f1(m('p50Ms', r.pubsub))} | ${f1(m('p99Ms', r.pubsub))} | ${f1(m('maxMs', r.pubsub))} | ${f1(m('publishMs', r.pubsub))} | ${f1(m('lastRecvAfterPublishMs', r.pubsub))} |`,
+      `| ${name} | ${f0(m('perSec', r.stream))} | ${r.stream.map((x) => f0(x.perSec)).join(', ')} | ${f1(m('cpuSeconds', r.stream))} | ${f0(m('maxBacklog', r.stream))} | ${f1(m('providerCpuSeconds', r.stream))} | ${f0(m('providerDoneMs', r.stream))} | ${f0(m('seconds', r.stream) * 1000)} | ${f1(m('hubCpuSeconds', r.stream))} | ${f1(m('meanMs', r.pubsub))} | ${f1(m('p50Ms', r.pubsub))} | ${f1(m('p99Ms', r.pubsub))} | ${f1(m('maxMs', r.pubsub))} | ${f1(m('publishMs', r.pubsub))} | ${f1(m('lastRecvAfterPublishMs', r.pubsub))} |`,
     );
   }
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });

@@ -44,8 +44,11 @@ async def provider(addr):
     ch = await c.open(CHANNEL)
 
     async def count(data):
+        cpu0 = time.process_time()
         for i in range(int(data["n"])):
             yield {"chunk": i}
+        # When the provider was done and what it cost (the driver compares with the consumer's end).
+        say({"generated": int(data["n"]), "end": time.perf_counter(), "cpuSeconds": time.process_time() - cpu0})
 
     await ch.add_event("count", count)
     say({"ready": True})
@@ -53,7 +56,14 @@ async def provider(addr):
     await c.close()
 
 
-async def consumer(addr, n):
+def busy(us):
+    """Burns `us` microseconds of CPU (stands for per-chunk work, e.g. comm-ipc's pydantic validation)."""
+    end = time.perf_counter() + us / 1e6
+    while time.perf_counter() < end:
+        pass
+
+
+async def consumer(addr, n, work_us=0):
     c = client(addr, f"cons-{os.getpid()}")
     ch = await c.open(CHANNEL)
     say({"ready": True})
@@ -63,15 +73,22 @@ async def consumer(addr, n):
     first = None
     got = 0
     bad = 0
+    backlog = 0  # the most frames read but not yet consumed (in the stream's queue, or a dispatch task each)
     async for cd in ch.stream("count", {"n": n}):
         if first is None:
             first = time.perf_counter()
         if cd.data["chunk"] != got:
             bad += 1
         got += 1
+        if work_us:
+            busy(work_us)
+        if got % 500 == 0:
+            queued = sum(q.qsize() for q in c._streams.values())
+            backlog = max(backlog, len(c._tasks) + queued)
     t1 = time.perf_counter()
-    say({"chunks": got, "outOfOrder": bad, "seconds": t1 - t0, "perSec": got / (t1 - t0),
-         "firstChunkMs": (first - t0) * 1000 if first else None, "cpuSeconds": time.process_time() - cpu0})
+    say({"chunks": got, "outOfOrder": bad, "seconds": t1 - t0, "perSec": got / (t1 - t0), "start": t0, "end": t1,
+         "firstChunkMs": (first - t0) * 1000 if first else None, "cpuSeconds": time.process_time() - cpu0,
+         "maxBacklog": backlog})
     await c.close()
 
 

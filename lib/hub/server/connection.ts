@@ -28,8 +28,8 @@ import { Texts } from '../protocol/messages';
 import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/signing';
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
-import { flag, optString } from './fields';
-import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowScope, type FlowKind } from './flow-control';
+import { optString } from './fields';
+import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowKind, flowScope } from './flow-control';
 
 export interface ConnectionLimits {
   maxFrameSize: number;
@@ -148,7 +148,7 @@ export class HubConnection implements Endpoint {
   private holdProducer(): void {
     const producer = flowScope.producer;
     if (producer === undefined) return; // hub-made (timers, federation): bounded by maxQueueBytes
-    switch (flowScope.kind) {
+    switch (flowKind(flowScope.frame)) {
       case 'reply':
         // It does not read its replies: stop reading its requests until it does.
         this.gate.hold(this.gate, false);
@@ -271,6 +271,7 @@ export class HubConnection implements Endpoint {
       this.route(payloads);
     } finally {
       flowScope.producer = outer;
+      flowScope.frame = undefined;
     }
   }
 
@@ -284,7 +285,7 @@ export class HubConnection implements Endpoint {
         this.close(err as PipeIOError);
         return;
       }
-      flowScope.kind = flowKind(frame);
+      flowScope.frame = frame;
       try {
         this.handle(frame);
       } catch (err) {
@@ -365,20 +366,4 @@ export class HubConnection implements Endpoint {
 
 function flushOutbox(conn: HubConnection): void {
   conn.flush();
-}
-
-/** What a full receiver does to the producer of `frame` (see flow-control.ts). */
-function flowKind(frame: HubFrame): FlowKind {
-  switch (frame.type) {
-    case 'publish':
-    case 'broadcast':
-      return 'fanout';
-    case 'response': {
-      const f = frame.fields;
-      // A stream chunk slows its provider; any other reply, the caller that does not read it.
-      return flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error') ? 'point' : 'reply';
-    }
-    default:
-      return 'point';
-  }
 }

@@ -14,8 +14,7 @@
  *                                      (publish, broadcast) and stops holding
  *                                      them until it takes something again
  *
- * Who is held for what (set per frame by the connection being read, see
- * {@link FlowKind}): a publication or broadcast holds its publisher only while
+ * Who is held for what ({@link flowKind} of the frame being routed): a publication or broadcast holds its publisher only while
  * the receiver keeps reading; a stream chunk, call or send holds its producer
  * for as long as the receiver lives (it is cut off after idleTimeout without
  * taking anything); a reply holds nobody but the caller it answers, which
@@ -25,8 +24,27 @@
  * routed" is a single slot ({@link flowScope}), set around each read.
  */
 
+import type { HubFrame } from '../protocol/codec';
+import { flag } from './fields';
+
 /** What a receiver's full queue does to the frame's producer. */
 export type FlowKind = 'point' | 'fanout' | 'reply';
+
+/** The kind of `frame` (computed only when some receiver is full: routing stays as cheap as before). */
+export function flowKind(frame: HubFrame | undefined): FlowKind {
+  switch (frame?.type) {
+    case 'publish':
+    case 'broadcast':
+      return 'fanout';
+    case 'response': {
+      const f = frame.fields;
+      // A stream chunk slows its provider; any other reply, the caller that does not read it.
+      return flag(f, 'is_stream') && !flag(f, 'is_final') && !f.has('error') ? 'point' : 'reply';
+    }
+    default:
+      return 'point';
+  }
+}
 
 /** How a connection is paused and resumed (its socket). */
 export interface FlowSide {
@@ -107,5 +125,5 @@ export class FlowGate {
   }
 }
 
-/** The connection whose read is being routed right now, and what its current frame is. */
-export const flowScope: { producer: FlowGate | undefined; kind: FlowKind } = { producer: undefined, kind: 'point' };
+/** The connection whose read is being routed right now, and the frame being routed. */
+export const flowScope: { producer: FlowGate | undefined; frame: HubFrame | undefined } = { producer: undefined, frame: undefined };
