@@ -215,13 +215,13 @@ async function main() {
   res.meta.loadavgAtEnd = os.loadavg();
   const out = [];
   out.push(`# Python clients through each hub (${opts.transport}, ${opts.reps} reps, medians; load ${res.meta.loadavg.map((x) => x.toFixed(1)).join(' ')})`, '');
-  out.push('| hub | stream chunks/s | (each rep) | consumer CPU s | consumer backlog | provider CPU s | provider done at, ms | consumer done at, ms | hub CPU s | pub/sub mean ms | p50 | p99 | max | publish ms | last receive after publish, ms |');
+  out.push('| hub | stream chunks/s | (each rep) | consumer CPU s | consumer reads (KiB each) | provider CPU s | provider done at, ms | consumer done at, ms | hub CPU s | pub/sub mean ms | p50 | p99 | max | publish ms | last receive, ms from publish start |');
   out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of opts.servers) {
     const r = res.runs[name];
     const m = (k, xs) => median(xs.map((x) => x[k]));
     out.push(
-      `| ${name} | ${f0(m('perSec', r.stream))} | ${r.stream.map((x) => f0(x.perSec)).join(', ')} | ${f1(m('cpuSeconds', r.stream))} | ${f0(m('maxBacklog', r.stream))} | ${f1(m('providerCpuSeconds', r.stream))} | ${f0(m('providerDoneMs', r.stream))} | ${f0(m('seconds', r.stream) * 1000)} | ${f1(m('hubCpuSeconds', r.stream))} | ${f1(m('meanMs', r.pubsub))} | ${f1(m('p50Ms', r.pubsub))} | ${f1(m('p99Ms', r.pubsub))} | ${f1(m('maxMs', r.pubsub))} | ${f1(m('publishMs', r.pubsub))} | ${f1(m('lastRecvAfterPublishMs', r.pubsub))} |`,
+      `| ${name} | ${f0(m('perSec', r.stream))} | ${r.stream.map((x) => f0(x.perSec)).join(', ')} | ${f1(m('cpuSeconds', r.stream))} | ${f0(m('reads', r.stream))} (${f1(m('readBytes', r.stream) / m('reads', r.stream) / 1024)}) | ${f1(m('providerCpuSeconds', r.stream))} | ${f0(m('providerDoneMs', r.stream))} | ${f0(m('seconds', r.stream) * 1000)} | ${f1(m('hubCpuSeconds', r.stream))} | ${f1(m('meanMs', r.pubsub))} | ${f1(m('p50Ms', r.pubsub))} | ${f1(m('p99Ms', r.pubsub))} | ${f1(m('maxMs', r.pubsub))} | ${f1(m('publishMs', r.pubsub))} | ${f1(m('lastRecvMs', r.pubsub))} |`,
     );
   }
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });

@@ -63,12 +63,24 @@ def busy(us):
         pass
 
 
+READS = [0, 0]  # feed_data calls and bytes: how the consumer's data arrives (many small reads or few large)
+_feed = asyncio.StreamReader.feed_data
+
+
+def _counting_feed(self, data):
+    READS[0] += 1
+    READS[1] += len(data)
+    return _feed(self, data)
+
+
 async def consumer(addr, n, work_us=0):
+    asyncio.StreamReader.feed_data = _counting_feed
     c = client(addr, f"cons-{os.getpid()}")
     ch = await c.open(CHANNEL)
     say({"ready": True})
     await stdin_line()
     cpu0 = time.process_time()
+    reads0 = list(READS)
     t0 = time.perf_counter()
     first = None
     got = 0
@@ -88,7 +100,7 @@ async def consumer(addr, n, work_us=0):
     t1 = time.perf_counter()
     say({"chunks": got, "outOfOrder": bad, "seconds": t1 - t0, "perSec": got / (t1 - t0), "start": t0, "end": t1,
          "firstChunkMs": (first - t0) * 1000 if first else None, "cpuSeconds": time.process_time() - cpu0,
-         "maxBacklog": backlog})
+         "maxBacklog": backlog, "reads": READS[0] - reads0[0], "readBytes": READS[1] - reads0[1]})
     await c.close()
 
 

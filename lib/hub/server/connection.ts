@@ -89,6 +89,16 @@ export class HubConnection implements Endpoint {
   private readonly gate: FlowGate;
   /** Unsent bytes past which producers filling this connection are held. */
   private readonly highWater: number;
+  /**
+   * Unsent bytes under which they are read again (half the high-water mark): the
+   * receiver still has that much to read while their next frames arrive, so a
+   * producer that is slow to be scheduled again (a busy machine) does not starve it.
+   */
+  private readonly lowWater: number;
+  /** Write callback of a backed-up connection: releases its producers at the low-water mark. */
+  private readonly afterWrite = (): void => {
+    if (this.gate.holding && this.socket.writableLength <= this.lowWater) this.gate.release();
+  };
   /** Bytes the kernel had taken at the last sweep that saw them move (-1: queue empty). */
   private outTaken = -1;
   /** When a sweep last saw the output queue empty or moving. */
@@ -102,6 +112,7 @@ export class HubConnection implements Endpoint {
     this.ctx = ctx;
     this.reader = new FrameReader(ctx.limits.maxFrameSize);
     this.highWater = Math.min(FLOW_HIGH_WATER, ctx.limits.maxQueueBytes / 4);
+    this.lowWater = this.highWater / 2;
     this.gate = new FlowGate({
       pauseReading: () => socket.pause(),
       resumeReading: () => {
@@ -170,14 +181,17 @@ export class HubConnection implements Endpoint {
     const bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
-    if (n === 1) this.socket.write(frames[0]!);
-    else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes));
+    // A backed-up connection learns when each write is taken (to release its producers early); others pay nothing.
+    const cb = this.socket.writableLength > this.lowWater ? this.afterWrite : undefined;
+    if (n === 1) this.socket.write(frames[0]!, cb);
+    else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes), cb);
     else {
       this.socket.cork();
-      for (const f of frames) this.socket.write(f);
+      for (let i = 0; i < n - 1; i++) this.socket.write(frames[i]!);
+      this.socket.write(frames[n - 1]!, cb);
       this.socket.uncork();
     }
-    // The kernel took it all at once: nobody needs holding ('drain' covers the rest).
+    // The kernel took it all at once: nobody needs holding ('drain' and afterWrite cover the rest).
     if (this.gate.holding && !this.socket.writableNeedDrain) this.gate.release();
   }
 

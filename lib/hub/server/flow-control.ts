@@ -8,7 +8,7 @@
  *
  *   producer P --frame--> routing --> receiver R: R's queue > high water?
  *                                       yes: R holds P (P's socket is not read)
- *   R's socket drains, or R closes --> R releases every producer it holds;
+ *   R's queue falls to half the mark, or R closes --> R releases every producer it holds;
  *                                      a producer held by nobody is read again
  *   R takes nothing for FANOUT_STALL_MS --> R releases its fan-out producers
  *                                      (publish, broadcast) and stops holding
