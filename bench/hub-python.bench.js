@@ -15,7 +15,9 @@
  *   node bench/hub-python.bench.js [--reps 3] [--servers ours,comm-ipc] [--transport unix|tcp]
  *                                  [--chunks 50000] [--messages 5000] [--every 100] [--out FILE]
  *
- * Servers: `ours` is dist/ (npm run build first); `base` is another build of the hub given by
+ * Servers: `ours` is dist/ (npm run build first); `ours-small` the same with maxQueueBytes
+ * 256 KiB (it holds producers once 64 KiB wait for a receiver: where a backlog waits moves
+ * from the hub to the producer); `base` is another build of the hub given by
  * PIPEIO_BENCH_HUB_DIST=DIR (a before/after comparison); `comm-ipc` is the Python re-creation's
  * server. Python: $PIO_PYTHON, else python3 (it needs msgpack). Prints a Markdown table;
  * writes JSON to --out (default bench/results/hub-python.json). Never part of `npm test`.
@@ -112,10 +114,12 @@ async function startServer(name, opts, tmp) {
     return { addr, pid: p.child.pid, stop: () => p.stop() };
   }
   const env = { ...process.env };
-  if (name === 'ours') delete env.PIPEIO_BENCH_HUB_DIST;
+  // ours-small: our hub holding producers early (maxQueueBytes 256 KiB: high-water mark 64 KiB).
+  const options = name === 'ours-small' ? { maxQueueBytes: 256 * 1024 } : {};
+  if (name === 'ours' || name === 'ours-small') delete env.PIPEIO_BENCH_HUB_DIST;
   else if (!env.PIPEIO_BENCH_HUB_DIST) throw new Error(`server ${name}: set PIPEIO_BENCH_HUB_DIST to the other build's dist/`);
   const w = new Worker('hub-server.js', name, { env });
-  const a = await w.cmd('listen', { transport: opts.transport, path: sock });
+  const a = await w.cmd('listen', { transport: opts.transport, path: sock, options });
   const addr = opts.transport === 'tcp' ? `${a.host ?? '127.0.0.1'}:${a.port}` : sock;
   return {
     addr,
