@@ -10,9 +10,14 @@
  *            from a HubClient async generator: how many arrive before the end or the cut;
  *   silent   a raw subscriber that stops reading and sending, with idleTimeout 2 s, while a
  *            publisher sends it 34 MB: how long it stays open (capped at 20 s), and whether it is
- *            told why (the last frame it can read).
+ *            told why (the last frame it can read);
+ *   hostile  the hostile mix of items 4 and 6 beside a well-behaved pair (a provider and a
+ *            caller calling every 10 ms, in their own process), idleTimeout 2 s: a subscriber of
+ *            a 34 MB publication run and a caller of 34 MB of stream replies, both reading
+ *            nothing, three rounds; the pair's latency and failures, the hub's RSS sampled every
+ *            100 ms.
  *
- *   node bench/hub-flow.bench.js [--base DIR] [--only pubsub,stream,silent]
+ *   node bench/hub-flow.bench.js [--base DIR] [--only pubsub,stream,silent,hostile]
  *
  * `--base DIR`: the other build's dist/ runs first, then this checkout's dist/ (npm run build).
  * Prints a Markdown table. Never part of `npm test`.
@@ -39,7 +44,7 @@ async function child() {
     await c.connect();
     return c;
   };
-  const pad = 'x'.repeat(1000);
+  const pad = 'x'.repeat(cfg.size ?? 1000);
   if (role === 'hub') {
     const hub = new Hub({ serverId: 'FLOW', ...cfg.hub });
     hub.on('clientError', (e, id) => say({ ev: 'clientError', code: e.code, id }));
@@ -70,7 +75,26 @@ async function child() {
   } else if (role === 'provider') {
     const ch = await (await client('prov')).open('data');
     await ch.addEvent('count', async function* (m) {
-      for (let i = 0; i < m.data.n; i++) yield { i, pad };
+      const p = m.data.size ? 'y'.repeat(m.data.size) : pad;
+      for (let i = 0; i < m.data.n; i++) yield { i, pad: p };
+    });
+  } else if (role === 'pair') {
+    await (await (await client('good-prov')).open('good')).addEvent('echo', (m) => m.data);
+    const ch = await (await client('good-call')).open('good');
+    let lat = [];
+    let failures = 0;
+    setInterval(() => {
+      const t0 = performance.now();
+      ch.call('echo', { t0 }, { timeout: 5000 }).then(
+        () => lat.push(performance.now() - t0),
+        () => failures++,
+      );
+    }, 10);
+    process.on('message', () => {
+      const s = lat.sort((a, b) => a - b);
+      say({ ev: 'report', calls: s.length, failures, p50: s[Math.floor(s.length / 2)], p99: s[Math.floor(s.length * 0.99)], max: s[s.length - 1] });
+      lat = [];
+      failures = 0;
     });
   } else if (role === 'consumer') {
     const ch = await (await client('cons')).open('data');
@@ -211,6 +235,63 @@ async function scenario(dist, name) {
         hub: cut ? `silent: ${cut.code}` : '-',
       };
     }
+    if (name === 'hostile') {
+      const hub = await start('hub', { hub: { idleTimeout: 2000 } });
+      const pair = await start('pair', {});
+      await start('provider', {});
+      const pub = await start('publisher', { n: 520, size: 65536 });
+      const { encodeFrame } = require(path.join(dist, 'hub', 'protocol', 'codec.js'));
+      const rss = [];
+      const sampler = setInterval(() => {
+        try {
+          const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8'));
+          if (m) rss.push(Number(m[1]) / 1024);
+        } catch {
+          // gone
+        }
+      }, 100);
+      const rawClient = async (id) => {
+        const c = net.connect(socket);
+        c.on('error', () => undefined);
+        await new Promise((r) => c.once('connect', r));
+        c.write(encodeFrame({ type: 'identify', client_id: id }));
+        return c;
+      };
+      pair.proc.send('report');
+      await pair.wait((e) => e.ev === 'report', 10000);
+      pair.events.length = 0;
+      const t0 = Date.now();
+      for (let round = 0; round < 3; round++) {
+        // A subscriber of 520 x 64 KiB (34 MB) that reads nothing.
+        const silent = await rawClient(`silent${round}`);
+        silent.write(encodeFrame({ type: 'subscribe', channel: 'news', sub_name: 'tick', request_id: 's' }));
+        await sleep(100);
+        silent.pause();
+        // A caller of 34 MB of stream replies (4 streams of 130 x 64 KiB) that reads nothing.
+        const flood = await rawClient(`flood${round}`);
+        flood.write(encodeFrame({ type: 'register', client_id: `flood${round}`, channel: 'data', request_id: 'o' }));
+        for (let i = 0; i < 4; i++) flood.write(encodeFrame({ type: 'call', channel: 'data', event: 'count', request_id: `f${i}`, data: { n: 130, size: 65536 }, is_stream: true }));
+        flood.pause();
+        pub.proc.send('go');
+        await hub.wait((e) => e.ev === 'clientError' && e.id === `silent${round}`, 20000);
+        await hub.wait((e) => e.ev === 'clientError' && e.id === `flood${round}`, 20000);
+        await pub.wait(() => pub.events.filter((x) => x.ev === 'published').length > round, 30000);
+        silent.destroy();
+        flood.destroy();
+      }
+      pair.proc.send('report');
+      const rep = await pair.wait((e) => e.ev === 'report', 10000);
+      clearInterval(sampler);
+      const cuts = hub.events.filter((e) => e.ev === 'clientError').map((e) => e.code);
+      const codes = [...new Set(cuts)].map((c) => `${c} x${cuts.filter((x) => x === c).length}`).join(', ');
+      return {
+        scenario: `hostile mix, 3 rounds (pair: ${rep.calls} calls)`,
+        outcome: `pair p50 ${rep.p50.toFixed(1)} ms, p99 ${rep.p99.toFixed(1)} ms, max ${rep.max.toFixed(1)} ms, ${rep.failures} failed; hub RSS MiB start ${rss[0]?.toFixed(0)}, peak ${Math.max(...rss).toFixed(0)}, end ${rss[rss.length - 1]?.toFixed(0)}`,
+        seconds: ((Date.now() - t0) / 1000).toFixed(1),
+        told: '-',
+        hub: codes || '-',
+      };
+    }
     throw new Error(`unknown scenario ${name}`);
   } finally {
     for (const p of parties) p.kill();
@@ -221,7 +302,7 @@ async function scenario(dist, name) {
 async function main() {
   const argv = process.argv.slice(2);
   let base;
-  let only = ['pubsub', 'stream', 'silent'];
+  let only = ['pubsub', 'stream', 'silent', 'hostile'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--base') base = path.resolve(argv[++i]);
     else if (argv[i] === '--only') only = argv[++i].split(',');
