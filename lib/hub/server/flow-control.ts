@@ -8,17 +8,19 @@
  *
  *   producer P --frame--> routing --> receiver R: R's queue > high water?
  *                                       yes: R holds P (P's socket is not read)
- *   R's queue falls to half the mark, or R closes --> R releases every producer it holds;
+ *   R's queue falls to half the mark, or R closes
+ *                                  --> R releases every producer it holds;
  *                                      a producer held by nobody is read again
  *   R takes nothing for FANOUT_STALL_MS --> R releases its fan-out producers
  *                                      (publish, broadcast) and stops holding
  *                                      them until it takes something again
  *
- * Who is held for what ({@link flowKind} of the frame being routed): a publication or broadcast holds its publisher only while
- * the receiver keeps reading; a stream chunk, call or send holds its producer
- * for as long as the receiver lives (it is cut off after idleTimeout without
- * taking anything); a reply holds nobody but the caller it answers, which
- * stops being read itself (it does not read its replies).
+ * Who is held for what ({@link flowKind} of the frame being routed): a
+ * publication or broadcast holds its publisher only while the receiver keeps
+ * reading; a stream chunk, call or send holds its producer for as long as the
+ * receiver lives (it is cut off after idleTimeout without taking anything); a
+ * reply holds nobody but the caller it answers, which stops being read itself
+ * (it does not read its replies).
  *
  * JavaScript routes one read at a time, synchronously, so "the frame being
  * routed" is a single slot ({@link flowScope}), set around each read.
