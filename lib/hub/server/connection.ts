@@ -30,6 +30,7 @@ import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { optString } from './fields';
 import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowKind, flowScope } from './flow-control';
+import { OutQueue } from './out-queue';
 
 export interface ConnectionLimits {
   maxFrameSize: number;
@@ -54,8 +55,6 @@ export interface ConnectionContext {
 type ConnState = 'accepted' | 'challenged' | 'ready' | 'closed';
 
 const PONG = encodeFrame({ type: 'pong' });
-/** Up to this many bytes, a tick's frames are copied into one buffer; above, written corked. */
-const BATCH_COPY_LIMIT = 256 * 1024;
 /**
  * Calls are written once this many have gathered, not only at the end of the tick, so a
  * provider starts on the first calls of a large read while the hub routes the rest (cut-through;
@@ -82,9 +81,8 @@ export class HubConnection implements Endpoint {
   private challenge = '';
   private readonly acceptedAt = Date.now();
   private lastRead = Date.now();
-  /** Frames delivered in this tick, written together on the next one. */
-  private outbox: Buffer[] = [];
-  private outboxBytes = 0;
+  /** What this connection owes its socket: this tick's frames, then a backlog behind a lagging reader. */
+  private readonly out: OutQueue;
   /** This connection as a producer and as a receiver of flow control. */
   private readonly gate: FlowGate;
   /** Unsent bytes past which producers filling this connection are held. */
@@ -95,10 +93,6 @@ export class HubConnection implements Endpoint {
    * producer that is slow to be scheduled again (a busy machine) does not starve it.
    */
   private readonly lowWater: number;
-  /** Write callback of a backed-up connection: releases its producers at the low-water mark. */
-  private readonly afterWrite = (): void => {
-    if (this.gate.holding && this.socket.writableLength <= this.lowWater) this.gate.release();
-  };
   /** Bytes the kernel had taken at the last sweep that saw them move (-1: queue empty). */
   private outTaken = -1;
   /** When a sweep last saw the output queue empty or moving. */
@@ -113,6 +107,8 @@ export class HubConnection implements Endpoint {
     this.reader = new FrameReader(ctx.limits.maxFrameSize);
     this.highWater = Math.min(FLOW_HIGH_WATER, ctx.limits.maxQueueBytes / 4);
     this.lowWater = this.highWater / 2;
+    // The socket holds at most a quarter of the mark ahead: its progress shows in steps that small.
+    this.out = new OutQueue(socket, this.highWater / 4, () => this.releaseAtLowWater());
     this.gate = new FlowGate({
       pauseReading: () => socket.pause(),
       resumeReading: () => {
@@ -136,22 +132,20 @@ export class HubConnection implements Endpoint {
 
   /** Bytes written but not yet taken by the kernel. */
   get queuedBytes(): number {
-    return this.socket.writableLength + this.outboxBytes;
+    return this.out.bytes;
   }
 
   deliver(frame: Buffer, startsWork = false): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
-    const queued = this.socket.writableLength + this.outboxBytes + frame.length;
+    const queued = this.out.bytes + frame.length;
     if (queued > this.ctx.limits.maxQueueBytes) {
       this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued - frame.length} queued bytes`));
       return false;
     }
     // Frames produced in one tick leave together (one syscall, one copy); calls 16 at a time at most.
-    if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
+    if (this.out.push(frame)) process.nextTick(flushOutbox, this);
     if (queued > this.highWater) this.holdProducer();
-    if (startsWork && this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
+    if (startsWork && this.out.pendingFrames >= CUT_THROUGH_FRAMES) this.flush();
     return true;
   }
 
@@ -175,24 +169,14 @@ export class HubConnection implements Endpoint {
 
   /** Writes what this tick delivered. */
   flush(): void {
-    const n = this.outbox.length;
-    if (n === 0 || this.socket.destroyed) return;
-    const frames = this.outbox;
-    const bytes = this.outboxBytes;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    // A backed-up connection learns when each write is taken (to release its producers early); others pay nothing.
-    const cb = this.socket.writableLength > this.lowWater ? this.afterWrite : undefined;
-    if (n === 1) this.socket.write(frames[0]!, cb);
-    else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes), cb);
-    else {
-      this.socket.cork();
-      for (let i = 0; i < n - 1; i++) this.socket.write(frames[i]!);
-      this.socket.write(frames[n - 1]!, cb);
-      this.socket.uncork();
-    }
-    // The kernel took it all at once: nobody needs holding ('drain' and afterWrite cover the rest).
-    if (this.gate.holding && !this.socket.writableNeedDrain) this.gate.release();
+    this.out.flush();
+    // The kernel took it at once: nobody needs holding (later writes report through releaseAtLowWater).
+    this.releaseAtLowWater();
+  }
+
+  /** Producers held by this connection are read again once its queue is down to half the mark. */
+  private releaseAtLowWater(): void {
+    if (this.gate.holding && this.out.bytes <= this.lowWater) this.gate.release();
   }
 
   /** Sends a coded `error` frame (if possible) and closes. Idempotent. */
@@ -202,7 +186,7 @@ export class HubConnection implements Endpoint {
     this.state = 'closed';
     this.gate.dispose();
     if (err && sendError && !this.socket.destroyed) {
-      this.flush(); // replies delivered before the error go first
+      this.out.drainAll(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
       const grace = err.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? SLOW_FLUSH_MS : CLOSE_FLUSH_MS;
       const timer = setTimeout(() => this.socket.destroy(), grace);
@@ -236,7 +220,7 @@ export class HubConnection implements Endpoint {
     const limit = this.reader.bufferedBytes > 0 ? dataTimeout : idleTimeout;
     if (now - this.lastRead <= limit) return;
     // Silent, with output it does not take: it stopped reading too, which is what it is told.
-    if (this.socket.writableLength > 0) this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} sent nothing and took none of its output for ${limit} ms`);
+    if (this.out.bytes > 0) this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} sent nothing and took none of its output for ${limit} ms`);
     else this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${limit} ms`);
   }
 
@@ -246,8 +230,8 @@ export class HubConnection implements Endpoint {
    * kernel took (`bytesWritten` counts queued bytes too). True if it closed.
    */
   private checkOutput(now: number, idleTimeout: number): boolean {
-    const pending = this.socket.writableLength;
-    const taken = pending === 0 ? -1 : this.socket.bytesWritten - pending;
+    const pending = this.out.bytes;
+    const taken = pending === 0 ? -1 : this.socket.bytesWritten - this.socket.writableLength;
     if (pending === 0 || taken !== this.outTaken) {
       this.outTaken = taken;
       this.outMovedAt = now;
