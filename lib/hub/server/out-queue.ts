@@ -79,8 +79,13 @@ export class OutQueue {
 
   /** Everything to the socket now, backlog first (before a close). */
   drainAll(): void {
-    this.flushBacklog(Infinity);
-    this.flush();
+    if (this.outbox.length > 0) {
+      this.backlog.push(...this.outbox);
+      this.backlogBytes += this.outboxBytes;
+      this.outbox = [];
+      this.outboxBytes = 0;
+    }
+    if (!this.socket.destroyed) this.flushBacklog(Infinity);
   }
 
   /** Write callback: the reader took a window's worth; give it the next one. */
