@@ -353,8 +353,9 @@ export class HubConnection implements Endpoint {
   }
 
   private onDrain(): void {
+    // Node emits 'drain' before the write callbacks: the backlog may not have moved on yet.
     this.lagging = false;
-    this.gate.release();
+    this.releaseAtLowWater();
   }
 
   private onSocketClose(): void {
