@@ -51,7 +51,7 @@ export type PipeIOErrorCode =
   | 'PIPEIO_ERR_FORBIDDEN' // only the owner may do this (set_password, publish, remove_subscription); a refused bridge or origin claim
   | 'PIPEIO_ERR_CONFLICT' // a provider already exists, a subscription is owned by another client
   | 'PIPEIO_ERR_RESERVED' // a reserved channel, event, subscription name or client id
-  | 'PIPEIO_ERR_SLOW_CONSUMER' // a hub connection's outgoing queue passed its limit; it was closed
+  | 'PIPEIO_ERR_SLOW_CONSUMER' // a hub connection's unread output passed maxQueueBytes, or did not move for idleTimeout; it was closed
   | 'PIPEIO_ERR_LIMIT' // a bounded hub table or queue is full (calls in flight, channels, connections, partial frames, ...)
   | 'PIPEIO_ERR_INVALID_SIGNATURE' // a message on a password channel failed signature verification
   | 'PIPEIO_ERR_CHANNEL_TERMINATED' // the channel's owner left under channelPolicy 'terminate', or its password changed

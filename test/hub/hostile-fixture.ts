@@ -17,6 +17,7 @@ import type { HubOptions, HubStats } from '../../lib/hub/server/hub';
 import { killChild, makeTempDir, removeTempDir, spawnJs, transpileForChildren, waitFor, waitForExit } from '../fixtures/helpers';
 import { importClosure } from './cluster-fixture';
 import { RawClient, type Frame } from './raw-client';
+import { PYTHON } from '../fixtures/python-env';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const WRITER = path.join(__dirname, 'fixtures', 'trickle_writer.py');
@@ -187,7 +188,7 @@ export class HostileStage {
     const file = path.join(this.dir, `w-${this.writers.length}.bin`);
     const out = `${file}.out`;
     fs.writeFileSync(file, bytes);
-    const child = spawn(process.env['PIO_PYTHON'] ?? 'python3', [WRITER, this.socketPath, file, String(chunk), String(pauseMs), out], {
+    const child = spawn(PYTHON, [WRITER, this.socketPath, file, String(chunk), String(pauseMs), out], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.writers.push(child);

@@ -16,9 +16,9 @@ import type { PipeIOError } from '../../lib/errors';
 import { killChild, waitForLine } from '../fixtures/helpers';
 import { HostileStage } from './hostile-fixture';
 import { RawClient, type Frame } from './raw-client';
+import { PYTHON } from '../fixtures/python-env';
 
 const PYTHONPATH = path.resolve(__dirname, '../fixtures/python');
-const PYTHON = process.env['PIO_PYTHON'] ?? 'python3';
 
 async function rejection(p: Promise<unknown>): Promise<PipeIOError> {
   try {

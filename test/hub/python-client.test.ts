@@ -3,6 +3,7 @@
  * tests) against our Hub: every exchange crosses languages.
  */
 import { expect } from 'chai';
+import { waitFor } from '../fixtures/helpers';
 import { HubFixture } from './hub-fixture';
 import { PyClient } from './python-peer';
 import { needsPython } from '../fixtures/python-env';
@@ -137,6 +138,28 @@ describe('Hub with comm-ipc Python clients', function () {
     const res = await c.result(id);
     expect(res['ok']).to.equal(false);
     expect(String(res['error'])).to.equal('Provider of m:wait disconnected before answering');
+  });
+
+  it('errorPolicy broadcast: a failed call sends the error frame before the response, so close() right after it does not hang', async () => {
+    // comm-ipc's server writes the reporter's `error` frame at once and the `response` from a task, so the
+    // client has both before its call fails. Sent the other way round, the error frame arrives while
+    // close() cancels the client's read loop; Python 3.11's wait_for swallows that cancellation and the
+    // loop reads on until the idle timeout (3 s here): close() hangs that long.
+    await fx.start({ errorPolicy: 'broadcast' });
+    const c = await client('c', ['--idle-timeout', '3', '--no-reconnect']);
+    const id = c.post({ op: 'call_close', channel: 'm', event: 'missing', data: 1 });
+    const res = await c.result(id, 15000);
+    const out = res['result'] as { error: string; close_ms: number };
+    expect(out.error).to.equal('No provider for m:missing');
+    expect(out.close_ms, 'close() took').to.be.lessThan(1500);
+    // Its on_error callback saw the hub's error frame (cut at its first ':').
+    expect(c.lines.find((l) => l['event'] === 'error')).to.deep.include({ message: 'No provider for m' });
+    // On the wire: error, then response.
+    const raw = await fx.client('raw');
+    raw.send({ type: 'call', channel: 'm', event: 'missing', request_id: 'r1', data: null });
+    const types = (): unknown[] => raw.frames.map((f) => f['type']).filter((t) => t === 'error' || t === 'response');
+    await waitFor(() => types().length === 2, 'the error frame and the response');
+    expect(types()).to.deep.equal(['error', 'response']);
   });
 
   it('lists members and reports owner-only password changes with the exact texts', async () => {

@@ -6,28 +6,14 @@
  * >= 2 (Debian's python3-pydantic is v1): never a failure.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { defineContract, implement, jsonSchema, typedChannel, type HubMessage } from '../../lib';
 import { ClientFixture, expectCode, waitFor } from '../hub/client-fixture';
 import { PyClient } from '../hub/python-peer';
+import { pythonMissing } from '../fixtures/python-env';
 
-const PY_ROOT = path.join(__dirname, '..', 'fixtures', 'python');
 
-/** Why the Python side cannot run here, or undefined when it can. */
-function pythonMissing(): string | undefined {
-  const python = process.env['PIO_PYTHON'] ?? 'python3';
-  const r = spawnSync(python, ['-c', 'import msgpack, pydantic; print(pydantic.VERSION)'], {
-    env: { ...process.env, PYTHONPATH: PY_ROOT },
-    encoding: 'utf8',
-  });
-  if (r.error) return `${python} cannot run (${r.error.message})`;
-  if (r.status !== 0) return `${python} cannot import msgpack and pydantic (${(r.stderr || '').trim().split('\n').pop()})`;
-  const version = r.stdout.trim();
-  if (Number(version.split('.')[0]) < 2) return `${python} has pydantic ${version}; comm-ipc needs pydantic >= 2`;
-  return undefined;
-}
 
 /** The zod side of the interop: nested objects, arrays of a $defs model, optional fields, enums. */
 const Line = z.object({ sku: z.string(), qty: z.number().int() }).meta({ id: 'Line', title: 'Line' });
@@ -61,7 +47,7 @@ describe('typed events with Python comm-ipc peers (pydantic)', function () {
   const py: PyClient[] = [];
 
   before(function () {
-    const missing = pythonMissing();
+    const missing = pythonMissing('msgpack', 'pydantic');
     if (missing) {
       console.log(`      skipped: ${missing}`);
       this.skip(); // no usable pydantic 2 here: reason printed above

@@ -298,7 +298,9 @@ export class HubClient extends EventEmitter<HubClientEvents> {
         const err = remoteError(text, msg);
         if (CLOSING_CODES.has(err.code)) {
           // The hub says why before it closes a connection: that is the coming disconnect's reason.
-          link.noteCloseReason(pipeIOError('PIPEIO_ERR_CONNECTION', `the hub closed the connection: ${text}`, { cause: err, remoteMessage: text }));
+          // A slow consumer keeps its code: pending calls and streams fail with it (it is about us, not the link).
+          const code = err.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? err.code : 'PIPEIO_ERR_CONNECTION';
+          link.noteCloseReason(pipeIOError(code, `the hub closed the connection: ${text}`, { cause: err, remoteMessage: text }));
         }
         if (err.code !== 'PIPEIO_ERR_CLOSED') this.reportError(err); // 'the hub is stopping' is no error of ours
         return;
@@ -335,7 +337,11 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     const closing = this.stateValue === 'closing' || this.stateValue === 'closed';
     const reason = closing
       ? pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed')
-      : pipeIOError('PIPEIO_ERR_CONNECTION', `Connection lost before response was received${err ? ` (${err.message})` : ''}`, { cause: err });
+      : pipeIOError(
+          err?.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? err.code : 'PIPEIO_ERR_CONNECTION',
+          `Connection lost before response was received${err ? ` (${err.message})` : ''}`,
+          { cause: err },
+        );
     if (this.handshake) {
       this.handshake.reject(closing ? reason : (err ?? reason));
       return;

@@ -7,8 +7,8 @@
  *        \--return() / break (the rest of the chunks is dropped)--> done
  *
  * The queue is bounded: past `highWaterMark` chunks the client stops reading
- * its socket (the hub then holds the rest; comm-ipc has no flow control of
- * its own), and reads again once the consumer has taken half of them. A
+ * its socket (our hub then holds the provider, see docs/hub.md "Flow control";
+ * comm-ipc's queues the rest), and reads again once the consumer has taken half of them. A
  * consumer that takes nothing for `stallTimeout` ms (idleTimeout) would stall
  * the whole link: its stream then fails with PIPEIO_ERR_LIMIT, its queue is
  * dropped and reading resumes.

@@ -15,6 +15,16 @@
  * hub's `maxPartialFrameBytes`, and a client whose unread output passes
  * `maxQueueBytes` each end in a coded `error` frame (where one can still be
  * written) and a close. Nothing else is affected.
+ *
+ * Flow control (./flow-control.ts): a client whose unsent output passes the
+ * high-water mark holds the producers filling it (their sockets are not read)
+ * until it drains. One that takes nothing of its output for idleTimeout is a
+ * slow consumer: its queue, then an `error` frame (PIPEIO_ERR_SLOW_CONSUMER),
+ * then the close. A held client is sent a `pong` every second, so that its
+ * own idle timer does not take our silence for a dead hub.
+ *
+ * Reading: the socket is read unless flow control holds this client or its own
+ * frames still wait for their turn (intake slices, below).
  */
 import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
@@ -26,11 +36,14 @@ import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/s
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { optString } from './fields';
+import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowKind, flowScope } from './flow-control';
+import { OutQueue } from './out-queue';
 
 export interface ConnectionLimits {
   maxFrameSize: number;
   /** Unread outgoing bytes beyond which the client is a slow consumer and is closed. */
   maxQueueBytes: number;
+  /** Milliseconds a client may stay silent, or take nothing of its unsent output (a slow consumer), before it is closed. */
   idleTimeout: number;
   /** Milliseconds a frame may take from its first byte to its last. */
   dataTimeout: number;
@@ -54,8 +67,6 @@ export interface ConnectionContext {
 type ConnState = 'accepted' | 'challenged' | 'ready' | 'closed';
 
 const PONG = encodeFrame({ type: 'pong' });
-/** Up to this many bytes, a tick's frames are copied into one buffer; above, written corked. */
-const BATCH_COPY_LIMIT = 256 * 1024;
 /**
  * Calls are written once this many have gathered, not only at the end of the tick, so a
  * provider starts on the first calls of a large read while the hub routes the rest (cut-through;
@@ -73,6 +84,10 @@ const INTAKE_SLICE_MS = 4;
 const NO_FRAMES: Buffer[] = [];
 /** How long a closing connection may take to flush its last error frame. */
 export const CLOSE_FLUSH_MS = 1000;
+/** The same for a slow consumer: it reads slowly, if at all, and its queue comes first. */
+const SLOW_FLUSH_MS = 5000;
+/** How often a held client (one we do not read) is sent a `pong`. */
+const HELD_KEEPALIVE_MS = 1000;
 
 export class HubConnection implements Endpoint {
   id = '';
@@ -85,10 +100,27 @@ export class HubConnection implements Endpoint {
   private challenge = '';
   private readonly acceptedAt = Date.now();
   private lastRead = Date.now();
-  /** Frames delivered in this tick, written together on the next one. */
-  private outbox: Buffer[] = [];
-  private outboxBytes = 0;
-  private paused = false;
+  /** What this connection owes its socket: this tick's frames, then a backlog behind a lagging reader. */
+  private readonly out: OutQueue;
+  /** This connection as a producer and as a receiver of flow control. */
+  private readonly gate: FlowGate;
+  /** Unsent bytes past which producers filling this connection are held. */
+  private readonly highWater: number;
+  /**
+   * Unsent bytes under which they are read again (half the high-water mark): the
+   * receiver still has that much to read while their next frames arrive, so a
+   * producer that is slow to be scheduled again (a busy machine) does not starve it.
+   */
+  private readonly lowWater: number;
+  /** Bytes the kernel had taken at the last sweep that saw them move (-1: queue empty). */
+  private outTaken = -1;
+  /** When a sweep last saw the output queue empty or moving. */
+  private outMovedAt = Date.now();
+  /** Takes nothing for FANOUT_STALL_MS: publications to it no longer hold their publishers. */
+  private lagging = false;
+  private lastKeepalive = 0;
+  /** When flow control last stopped reading this client (its frame deadline does not run meanwhile). */
+  private heldSince = 0;
   /** The frame in progress: which one (FrameReader.framesStarted), and since when. */
   private frameSeq = 0;
   private frameStartedAt = 0;
@@ -101,6 +133,22 @@ export class HubConnection implements Endpoint {
     this.socket = socket;
     this.ctx = ctx;
     this.reader = new FrameReader(ctx.limits.maxFrameSize, ctx.budget);
+    this.highWater = Math.min(FLOW_HIGH_WATER, ctx.limits.maxQueueBytes / 4);
+    this.lowWater = this.highWater / 2;
+    // The socket holds at most a quarter of the mark ahead: its progress shows in steps that small.
+    this.out = new OutQueue(socket, this.highWater / 4, () => this.releaseAtLowWater());
+    this.gate = new FlowGate({
+      pauseReading: () => {
+        this.heldSince = Date.now();
+        this.syncReading();
+      },
+      resumeReading: () => {
+        const now = Date.now();
+        this.lastRead = now; // the silence was ours
+        if (this.reader.inFrame) this.frameStartedAt += now - this.heldSince; // and so was the frame's wait
+        this.syncReading();
+      },
+    });
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -117,45 +165,60 @@ export class HubConnection implements Endpoint {
 
   /** Bytes written but not yet taken by the kernel. */
   get queuedBytes(): number {
-    return this.socket.writableLength + this.outboxBytes;
+    return this.out.bytes;
   }
 
   deliver(frame: Buffer, startsWork = false): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
-    const queued = this.socket.writableLength + this.outboxBytes;
-    if (queued + frame.length > this.ctx.limits.maxQueueBytes) {
-      this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued} queued bytes`), false);
+    const queued = this.out.bytes + frame.length;
+    if (queued > this.ctx.limits.maxQueueBytes) {
+      this.close(pipeIOError('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} did not read ${queued - frame.length} queued bytes`));
       return false;
     }
     // Frames produced in one tick leave together (one syscall, one copy); calls 16 at a time at most.
-    if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
-    if (startsWork && this.outbox.length >= CUT_THROUGH_FRAMES) this.flush();
+    if (this.out.push(frame)) process.nextTick(flushOutbox, this);
+    if (queued > this.highWater) this.holdProducer();
+    if (startsWork && this.out.pendingFrames >= CUT_THROUGH_FRAMES) this.flush();
     return true;
+  }
+
+  /** Our queue is past the high-water mark: hold whoever's frame is being routed (see flow-control.ts). */
+  private holdProducer(): void {
+    const producer = flowScope.producer;
+    if (producer === undefined) return; // hub-made (timers, federation): bounded by maxQueueBytes
+    switch (flowKind(flowScope.frame)) {
+      case 'reply':
+        // It does not read its replies: stop reading its requests until it does.
+        this.gate.hold(this.gate, false);
+        return;
+      case 'fanout':
+        if (!this.lagging) this.gate.hold(producer, true);
+        return;
+      case 'point':
+        this.gate.hold(producer, false);
+        return;
+    }
   }
 
   /** Writes what this tick delivered. */
   flush(): void {
-    const n = this.outbox.length;
-    if (n === 0 || this.socket.destroyed) return;
-    const frames = this.outbox;
-    const bytes = this.outboxBytes;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    this.ctx.core.observer.sent(bytes, n);
-    if (n === 1) this.socket.write(frames[0]!);
-    else if (bytes <= BATCH_COPY_LIMIT) this.socket.write(Buffer.concat(frames, bytes));
-    else {
-      this.socket.cork();
-      for (const f of frames) this.socket.write(f);
-      this.socket.uncork();
-    }
-    if (!this.paused && this.socket.writableLength > this.ctx.limits.maxQueueBytes / 4) {
-      // It does not read its replies: stop reading its requests until it does.
-      this.paused = true;
-      this.socket.pause();
-    }
+    const n = this.out.pendingFrames;
+    if (n > 0) this.ctx.core.observer.sent(this.out.pendingBytes, n);
+    this.out.flush();
+    // The kernel took it at once: nobody needs holding (later writes report through releaseAtLowWater).
+    this.releaseAtLowWater();
+  }
+
+  /** Producers held by this connection are read again once its queue is down to half the mark. */
+  private releaseAtLowWater(): void {
+    if (this.gate.holding && this.out.bytes <= this.lowWater) this.gate.release();
+  }
+
+  /** Reads the socket unless flow control holds this client or its own frames wait for their turn. */
+  private syncReading(): void {
+    if (this.state === 'closed') return;
+    if (this.gate.held || this.intakeHeld) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** Sends a coded `error` frame (if possible) and closes. Idempotent. */
@@ -164,10 +227,12 @@ export class HubConnection implements Endpoint {
     const wasReady = this.state === 'ready';
     this.state = 'closed';
     this.reader.dispose(); // its partial frame no longer counts against the hub's budget
+    this.gate.dispose();
     if (err && sendError && !this.socket.destroyed) {
-      this.flush(); // replies delivered before the error go first
+      this.out.drainAll(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
-      const timer = setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS);
+      const grace = err.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? SLOW_FLUSH_MS : CLOSE_FLUSH_MS;
+      const timer = setTimeout(() => this.socket.destroy(), grace);
       timer.unref();
       this.socket.once('close', () => clearTimeout(timer));
     } else {
@@ -178,7 +243,7 @@ export class HubConnection implements Endpoint {
     this.ctx.onClosed(this, err);
   }
 
-  /** Applies the idle, data and handshake deadlines; called by the hub's sweep timer. */
+  /** Applies the idle, data, handshake and output deadlines; called by the hub's sweep timer. */
   checkTimeouts(now: number): void {
     if (this.state === 'closed') return;
     const { idleTimeout, dataTimeout, handshakeTimeout } = this.ctx.limits;
@@ -186,7 +251,16 @@ export class HubConnection implements Endpoint {
       if (now - this.acceptedAt > handshakeTimeout) this.fail('PIPEIO_ERR_TIMEOUT', `no identification within ${handshakeTimeout} ms`);
       return;
     }
-    if (this.paused) return; // we stopped reading it; silence is ours
+    if (this.checkOutput(now, idleTimeout)) return;
+    if (this.gate.held) {
+      // We stopped reading it: its silence is ours, and ours must not look like a dead hub.
+      if (now - this.lastKeepalive >= HELD_KEEPALIVE_MS) {
+        this.lastKeepalive = now;
+        this.deliver(PONG);
+      }
+      return;
+    }
+    if (this.intakeHeld) return; // its frames wait for their turn: the silence is ours
     if (this.reader.inFrame) {
       // A deadline for the whole frame from its first byte: a byte now and then does not extend it.
       if (now - this.frameStartedAt > dataTimeout) {
@@ -194,7 +268,36 @@ export class HubConnection implements Endpoint {
       }
       return;
     }
-    if (now - this.lastRead > idleTimeout) this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${idleTimeout} ms`);
+    if (now - this.lastRead <= idleTimeout) return;
+    // Silent, with output it does not take: it stopped reading too, which is what it is told.
+    if (this.out.bytes > 0) this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} sent nothing and took none of its output for ${idleTimeout} ms`);
+    else this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${idleTimeout} ms`);
+  }
+
+  /**
+   * Watches the output queue: one that takes nothing for FANOUT_STALL_MS stops
+   * holding publishers; for idleTimeout, it is cut off. Progress is what the
+   * kernel took (`bytesWritten` counts queued bytes too). True if it closed.
+   */
+  private checkOutput(now: number, idleTimeout: number): boolean {
+    const pending = this.out.bytes;
+    const taken = pending === 0 ? -1 : this.socket.bytesWritten - this.socket.writableLength;
+    if (pending === 0 || taken !== this.outTaken) {
+      this.outTaken = taken;
+      this.outMovedAt = now;
+      this.lagging = false;
+      return false;
+    }
+    const stuck = now - this.outMovedAt; // at least this long, since the last sweep that saw it move
+    if (stuck > idleTimeout) {
+      this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} took none of its ${pending} queued bytes for ${stuck} ms`);
+      return true;
+    }
+    if (stuck >= FANOUT_STALL_MS && !this.lagging) {
+      this.lagging = true;
+      this.gate.releaseFanout();
+    }
+    return false;
   }
 
   private fail(code: PipeIOErrorCode, message: string): void {
@@ -232,23 +335,31 @@ export class HubConnection implements Endpoint {
   private work(): void {
     const started = performance.now();
     const queue = this.backlog;
-    while (this.backlogAt < queue.length) {
-      if (this.state === 'closed') break;
-      if (!this.handlePayload(queue[this.backlogAt++]!)) break;
-      if ((this.backlogAt & 15) === 0 && this.backlogAt < queue.length && performance.now() - started > INTAKE_SLICE_MS) {
-        if (!this.intakeHeld) {
-          this.intakeHeld = true;
-          this.socket.pause();
+    // Frames routed now are this connection's: a full receiver holds it (flow-control.ts).
+    const outer = flowScope.producer;
+    flowScope.producer = this.gate;
+    try {
+      while (this.backlogAt < queue.length) {
+        if (this.state === 'closed') break;
+        if (!this.handlePayload(queue[this.backlogAt++]!)) break;
+        if ((this.backlogAt & 15) === 0 && this.backlogAt < queue.length && performance.now() - started > INTAKE_SLICE_MS) {
+          if (!this.intakeHeld) {
+            this.intakeHeld = true;
+            this.syncReading();
+          }
+          setImmediate(() => this.work());
+          return;
         }
-        setImmediate(() => this.work());
-        return;
       }
+    } finally {
+      flowScope.producer = outer;
+      flowScope.frame = undefined;
     }
     this.backlog = NO_FRAMES;
     this.backlogAt = 0;
     if (this.intakeHeld) {
       this.intakeHeld = false;
-      if (!this.paused && this.state !== 'closed') this.socket.resume();
+      this.syncReading();
     }
   }
 
@@ -261,6 +372,7 @@ export class HubConnection implements Endpoint {
       this.close(err as PipeIOError);
       return false;
     }
+    flowScope.frame = frame;
     try {
       this.handle(frame);
     } catch (err) {
@@ -349,11 +461,9 @@ export class HubConnection implements Endpoint {
   }
 
   private onDrain(): void {
-    if (this.paused && this.state !== 'closed') {
-      this.paused = false;
-      this.lastRead = Date.now();
-      this.socket.resume();
-    }
+    // Node emits 'drain' before the write callbacks: the backlog may not have moved on yet.
+    this.lagging = false;
+    this.releaseAtLowWater();
   }
 
   private onSocketClose(): void {

@@ -254,6 +254,24 @@ export class HubCore {
     this.sendTo(id, message);
   }
 
+  /**
+   * Refuses a request: the `response` error to `to` and the report per
+   * errorPolicy, in comm-ipc's order. Its reporter writes the `error` frame at
+   * once and the response from a task, so under 'broadcast' the error frame
+   * comes first; comm-ipc's Python client depends on it (a frame arriving
+   * while close() cancels its read loop makes close() hang). Under 'raise'
+   * the response goes out before the close.
+   */
+  refuse(to: Endpoint, requestId: string | undefined, text: string, code: PipeIOErrorCode, extra: object = {}): void {
+    if (this.options.errorPolicy === 'raise') {
+      this.replyError(to, requestId, text, code, extra);
+      this.report(text, to.id, code);
+      return;
+    }
+    this.report(text, to.id, code);
+    this.replyError(to, requestId, text, code, extra);
+  }
+
   /** A comm-ipc `receive` push into a system channel. */
   pushSystem(channel: string, event: string, data: object): void {
     const ch = this.channels.get(channel);

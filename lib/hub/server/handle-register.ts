@@ -42,8 +42,7 @@ function answerChallenge(core: HubCore, from: Endpoint, reg: Fields, rid: string
   const proof = reg.get('proof');
   const pending = challengeId === undefined ? undefined : core.challenges.take(from.id, challengeId);
   const fail = (text: string): void => {
-    core.replyError(from, rid, text, 'PIPEIO_ERR_AUTH');
-    core.report(text, from.id, 'PIPEIO_ERR_AUTH');
+    core.refuse(from, rid, text, 'PIPEIO_ERR_AUTH');
   };
   if (!pending) return fail(Texts.invalidChallenge);
   if (Date.now() - pending.issuedAt > CHALLENGE_TTL_MS) return fail(Texts.challengeExpired);
@@ -107,8 +106,7 @@ function doRegister(core: HubCore, from: Endpoint, reg: Fields, proven: boolean)
   const outcome = core.providers.register(channel, event, from.id, { isGroup, isStream, paramSchema, returnSchema });
   if (outcome === 'conflict') {
     const text = Texts.providerExists(channel, event);
-    core.replyError(from, requestIdOf(reg), text, 'PIPEIO_ERR_CONFLICT', { channel, event });
-    core.report(text, from.id, 'PIPEIO_ERR_CONFLICT');
+    core.refuse(from, requestIdOf(reg), text, 'PIPEIO_ERR_CONFLICT', { channel, event });
     return;
   }
   core.notifyOpeners(
@@ -181,8 +179,7 @@ export function handleSetPassword(core: HubCore, from: Endpoint, frame: HubFrame
   let ch = core.channels.get(channel);
   const owner = ch?.members[0];
   const refuse = (): void => {
-    core.replyError(from, rid, Texts.onlyOwnerPassword, 'PIPEIO_ERR_FORBIDDEN');
-    core.report(Texts.onlyOwnerPassword, from.id, 'PIPEIO_ERR_FORBIDDEN');
+    core.refuse(from, rid, Texts.onlyOwnerPassword, 'PIPEIO_ERR_FORBIDDEN');
   };
   if (channel.startsWith(SYSTEM_CHANNEL_PREFIX)) return refuse();
   if (owner !== undefined && owner !== from.id) return refuse();

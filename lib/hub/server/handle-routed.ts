@@ -195,7 +195,7 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
   if (target === undefined) {
     core.observer.callRejected(channel, event, flag(f, 'is_stream'), 'no_provider', false);
     const text = Texts.noProvider(channel, event);
-    core.replyError(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
+    core.refuse(from, rid ?? '', text, 'PIPEIO_ERR_NO_PROVIDER', {
       channel,
       event,
       sender_id: 'server',
@@ -206,7 +206,6 @@ export function handleCall(core: HubCore, from: Endpoint, frame: HubFrame): void
       is_stream: false,
       is_final: false,
     });
-    core.report(text, from.id, 'PIPEIO_ERR_NO_PROVIDER');
     return;
   }
   if (rid !== undefined) {
