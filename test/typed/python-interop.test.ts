@@ -6,7 +6,6 @@
  * >= 2 (Debian's python3-pydantic is v1): never a failure.
  */
 import { expect } from 'chai';
-import * as path from 'node:path';
 import { z } from 'zod';
 import { defineContract, implement, jsonSchema, typedChannel, type HubMessage } from '../../lib';
 import { ClientFixture, expectCode, waitFor } from '../hub/client-fixture';
