@@ -123,7 +123,7 @@ describe('Hub flow control', function () {
     const cons = await fx.start('consumer', { clientId: 'cons', channel: 'data', event: 'count', n, stallMs: 4000 });
     cons.send({ cmd: 'go' });
     const end = await cons.waitLine((l) => l.ev === 'done' || l.ev === 'failed', 60000);
-    expect(end).to.deep.include({ ev: 'done', received: n, outOfOrder: 0 });
+    expect(end, JSON.stringify(end)).to.deep.include({ ev: 'done', received: n, outOfOrder: 0 });
     expect(prov.lines.filter((l) => l.ev === 'disconnect')).to.deep.equal([]);
     expect(clientErrors(hub)).to.deep.equal([]);
   });

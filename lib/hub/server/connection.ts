@@ -254,7 +254,8 @@ export class HubConnection implements Endpoint {
     if (this.checkOutput(now, idleTimeout)) return;
     if (this.gate.held) {
       // We stopped reading it: its silence is ours, and ours must not look like a dead hub.
-      if (now - this.lastKeepalive >= HELD_KEEPALIVE_MS) {
+      // Half the period: the sweep that calls us runs about every HELD_KEEPALIVE_MS, with jitter.
+      if (now - this.lastKeepalive >= HELD_KEEPALIVE_MS / 2) {
         this.lastKeepalive = now;
         this.deliver(PONG);
       }
