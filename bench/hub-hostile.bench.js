@@ -128,7 +128,8 @@ async function stepTrickle(dir, opts) {
   const size = opts.trickleMiB * MiB - 1024; // the whole frame within maxFrameSize (16 MiB)
   const bytes = broadcastOf(size, 'trickler');
   log(`trickle: ${opts.trickleMiB} MiB one byte per write...`);
-  const s = await stage(dir, 'trickle', { dataTimeout: 30 * 60_000 });
+  // minFrameReadBytes 0: the floor on read sizes would refuse the frame (measured next, as `refused`).
+  const s = await stage(dir, 'trickle', { dataTimeout: 30 * 60_000, minFrameReadBytes: 0 });
   const receiver = await RawConn.identified(s.addr, 'receiver');
   await receiver.request({ type: 'register', request_id: 'open', channel: 'room', is_provider: false });
   const t0 = Date.now();
@@ -163,7 +164,15 @@ async function stepTrickle(dir, opts) {
   await floor.stop();
   const floorCpuMs = f1.cpuMs - f0.cpuMs;
   const mib = bytes.length / MiB;
+  // The same frame against a hub with its defaults: refused once 4096 reads average under 64 bytes.
+  log('trickle: the same against the default minFrameReadBytes...');
+  const d = await stage(dir, 'refused', {});
+  const dw = trickle(dir, d.addr.path, bytes, 1);
+  const dOut = await dw.done;
+  const dr = await d.end();
+  const atDefaults = { closedEarly: /CLOSED/.test(dOut), hubCpuMs: dr.after.cpuMs - d.before.cpuMs, limitErrors: dr.after.clientErrors?.PIPEIO_ERR_LIMIT ?? 0 };
   return {
+    refused: atDefaults,
     mib: opts.trickleMiB,
     elapsedS,
     hubCpuMs,
@@ -278,7 +287,8 @@ function table(results) {
   const t = results.trickle;
   if (t) {
     lines.push(
-      `| ${t.mib} MiB broadcast, 1 byte per write | hub ${t.hubCpuMsPerMiB.toFixed(0)} ms CPU/MiB (floor: a Node server dropping the bytes ${t.floorCpuMsPerMiB.toFixed(0)}; FrameReader alone ${t.frameReaderMsPerMiB.toFixed(1)}); ${t.elapsedS.toFixed(1)} s | ${pair(t.pair)} | ${rss(t.rss)} | ${t.loopDelayMaxMs.toFixed(0)} |`,
+      `| ${t.mib} MiB broadcast, 1 byte per write, default minFrameReadBytes (64) | refused (${t.refused.limitErrors} PIPEIO_ERR_LIMIT, connection closed: ${t.refused.closedEarly}); hub ${t.refused.hubCpuMs.toFixed(0)} ms CPU in all, the good pair's calls included | | | |`,
+      `| ${t.mib} MiB broadcast, 1 byte per write, minFrameReadBytes 0 | hub ${t.hubCpuMsPerMiB.toFixed(0)} ms CPU/MiB (floor: a Node server dropping the bytes ${t.floorCpuMsPerMiB.toFixed(0)}; FrameReader alone ${t.frameReaderMsPerMiB.toFixed(1)}); ${t.elapsedS.toFixed(1)} s | ${pair(t.pair)} | ${rss(t.rss)} | ${t.loopDelayMaxMs.toFixed(0)} |`,
     );
   }
   const h = results.held;

@@ -157,6 +157,8 @@ Limits:
       --max-queue-bytes BYTES  unread bytes for one client before it is closed as slow (default 67108864)
       --max-pending-calls N    calls one client may have waiting for answers (default 65536)
       --max-connections N      connections at once; more are refused (default 10000)
+      --max-partial-frame-bytes BYTES  what all frames still arriving may hold (default 268435456)
+      --min-frame-read-bytes N  least average read size of a frame past 4096 reads (default 64; 0: off)
 Federation through NATS (needs the package @nats-io/transport-node; docs/cluster.md):
       --nats URL[,URL...]      join the hubs of these NATS servers (repeatable)
       --nats-user USER         NATS user name

@@ -30,6 +30,8 @@ export const HUB_OPTIONS: OptionSpec = {
   'max-queue-bytes': { type: 'string' },
   'max-pending-calls': { type: 'string' },
   'max-connections': { type: 'string' },
+  'max-partial-frame-bytes': { type: 'string' },
+  'min-frame-read-bytes': { type: 'string' },
   nats: { type: 'string', multiple: true },
   'nats-user': { type: 'string' },
   'nats-pass-file': { type: 'string' },
@@ -58,6 +60,7 @@ const HUB_INTS = [
   ['max-queue-bytes', 'maxQueueBytes'],
   ['max-pending-calls', 'maxPendingCalls'],
   ['max-connections', 'maxConnections'],
+  ['max-partial-frame-bytes', 'maxPartialFrameBytes'],
 ] as const;
 const CLUSTER_INTS = [
   ['cluster-heartbeat', 'heartbeatInterval'],
@@ -156,6 +159,11 @@ export function hubOptionsOf(values: Values, io: CliIO): HubOptions {
     if (values[flag] !== undefined) (options as Record<string, unknown>)[key] = values[flag];
   }
   copyInts(values, HUB_INTS, options);
+  const floor = values['min-frame-read-bytes'];
+  if (floor !== undefined) {
+    if (typeof floor !== 'string' || !/^\d+$/.test(floor)) throw usageError('hub', `option --min-frame-read-bytes needs an integer >= 0 (got ${JSON.stringify(floor)})`);
+    options.minFrameReadBytes = Number(floor);
+  }
   const nats = natsOptions(values, io);
   if (nats !== undefined) {
     options.nats = nats;

@@ -52,7 +52,7 @@ describe('Hub against hostile frames (issue 21, items 1-3)', function () {
   });
 
   it('broadcasts sent one byte per write: hub CPU linear in their size, no stall, the good pair unaffected', async () => {
-    await stage.start();
+    await stage.start({ minFrameReadBytes: 0 }); // the floor on read sizes would refuse them (next test)
     const receiver = await stage.client('receiver');
     await receiver.open('room');
     await stage.report();
@@ -78,8 +78,26 @@ describe('Hub against hostile frames (issue 21, items 1-3)', function () {
     await stage.expectPairFine('one-byte writes');
   });
 
+  it('refuses a frame arriving in tiny reads (minFrameReadBytes): a few ms of hub CPU, PIPEIO_ERR_LIMIT, the pair unaffected', async () => {
+    await stage.start();
+    const before = await stage.stats();
+    const w = stage.trickle(Buffer.concat([encodeFrame({ type: 'identify', client_id: 'drip' }), bigBroadcast(8 * MiB)]), 1);
+    const r = await w.done;
+    expect(r.closedEarly, 'the hub closed the connection').to.equal(true);
+    expect(r.frames.find((f) => f['type'] === 'error')?.['code']).to.equal('PIPEIO_ERR_LIMIT');
+    const error = r.frames.find((f) => f['type'] === 'error')!;
+    const reads = Number(/in (\d+) reads/.exec(String(error['message']))?.[1]);
+    expect(reads, String(error['message'])).to.be.within(4097, 4200); // refused at its 4097th read
+    const after = await stage.stats();
+    // The whole frame would cost the hub about 8 s of CPU (1 us per read); the refusal, its 4096 reads
+    // (a few ms) plus what the pair and the hub's timers take meanwhile (about 45 ms/s here).
+    expect(after.cpuMs - before.cpuMs, `hub CPU (ms) until the refusal; ${r.sent} bytes sent`).to.be.below(1000);
+    expect(after.clientErrors['PIPEIO_ERR_LIMIT']).to.equal(1);
+    await stage.expectPairFine('tiny reads');
+  });
+
   it('holds at most twice the bytes of a partial frame, and caps all partial frames (PIPEIO_ERR_LIMIT)', async () => {
-    await stage.start({ maxPartialFrameBytes: 6 * MiB });
+    await stage.start({ maxPartialFrameBytes: 6 * MiB, minFrameReadBytes: 0 });
     const base = await stage.stats();
     // Half a MiB of a 16 MiB frame, one byte per write: held, never finished.
     const head = Buffer.concat([encodeFrame({ type: 'identify', client_id: 'half' }), headerOf(16 * MiB - 64), Buffer.alloc(512 * 1024, 1)]);

@@ -48,6 +48,8 @@ export interface ConnectionLimits {
   /** Milliseconds a frame may take from its first byte to its last. */
   dataTimeout: number;
   handshakeTimeout: number;
+  /** Least average bytes per read of a frame past TRICKLE_READS reads (0: no floor). */
+  minFrameReadBytes: number;
 }
 
 export interface ConnectionContext {
@@ -81,6 +83,14 @@ const CUT_THROUGH_FRAMES = 16;
  * up to 32 x 64 KiB per wake-up): 35,000 small frames, ~140 ms of work.
  */
 const INTAKE_SLICE_MS = 4;
+/**
+ * Reads of one frame after which its average read size must reach
+ * `minFrameReadBytes`. A read costs about 1 us of CPU whatever its size (the
+ * kernel's and libuv's share, measured: a Node server that drops the bytes
+ * pays the same), so a frame sent one byte per write costs at most this many
+ * before it is refused.
+ */
+const TRICKLE_READS = 4096;
 const NO_FRAMES: Buffer[] = [];
 /** How long a closing connection may take to flush its last error frame. */
 export const CLOSE_FLUSH_MS = 1000;
@@ -124,6 +134,8 @@ export class HubConnection implements Endpoint {
   /** The frame in progress: which one (FrameReader.framesStarted), and since when. */
   private frameSeq = 0;
   private frameStartedAt = 0;
+  /** Reads of the frame in progress so far. */
+  private frameReads = 0;
   /** Frames read but not handled yet (from `backlogAt` on), and whether reading waits for them. */
   private backlog: Buffer[] = NO_FRAMES;
   private backlogAt = 0;
@@ -229,6 +241,8 @@ export class HubConnection implements Endpoint {
     this.reader.dispose(); // its partial frame no longer counts against the hub's budget
     this.gate.dispose();
     if (err && sendError && !this.socket.destroyed) {
+      // Nothing it sends now is read: a flood or a trickle would go on costing CPU until the end.
+      stopReading(this.socket);
       this.out.drainAll(); // replies delivered before the error go first
       this.socket.end(encodeFrame({ type: 'error', message: err.message, code: err.code }));
       const grace = err.code === 'PIPEIO_ERR_SLOW_CONSUMER' ? SLOW_FLUSH_MS : CLOSE_FLUSH_MS;
@@ -306,6 +320,7 @@ export class HubConnection implements Endpoint {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return; // closing: its error frame is on its way, nothing more is read
     const now = Date.now();
     this.lastRead = now;
     let payloads: Buffer[];
@@ -316,7 +331,7 @@ export class HubConnection implements Endpoint {
       return;
     }
     this.ctx.core.observer.received(chunk.length, payloads.length);
-    if (this.reader.inFrame) this.trackFrame(now);
+    if (this.reader.inFrame && !this.trackFrame(now)) return;
     if (payloads.length === 0) return;
     if (this.backlogAt < this.backlog.length) {
       for (const p of payloads) this.backlog.push(p); // behind what waits already
@@ -384,12 +399,23 @@ export class HubConnection implements Endpoint {
     return true;
   }
 
-  /** Starts the deadline of a frame that began in this read. */
-  private trackFrame(now: number): void {
+  /**
+   * Starts the deadline of a frame that began in this read, and counts its
+   * reads; false if the frame came in reads too small (the connection is closed).
+   */
+  private trackFrame(now: number): boolean {
     if (this.reader.framesStarted !== this.frameSeq) {
       this.frameSeq = this.reader.framesStarted;
       this.frameStartedAt = now;
+      this.frameReads = 0;
     }
+    const floor = this.ctx.limits.minFrameReadBytes;
+    if (++this.frameReads > TRICKLE_READS && floor > 0 && this.reader.bufferedBytes < floor * this.frameReads) {
+      const avg = (this.reader.bufferedBytes / this.frameReads).toFixed(1);
+      this.fail('PIPEIO_ERR_LIMIT', `a frame arrived in ${this.frameReads} reads of ${avg} bytes on average (minFrameReadBytes: ${floor})`);
+      return false;
+    }
+    return true;
   }
 
   private handle(frame: HubFrame): void {
@@ -470,6 +496,17 @@ export class HubConnection implements Endpoint {
   private onSocketClose(): void {
     if (this.state !== 'closed') this.close(undefined);
   }
+}
+
+/**
+ * Stops reading a socket at once. `pause()` alone lets libuv go on reading
+ * until Node's read buffer is full (16 KiB: 16,384 reads of a client writing
+ * one byte at a time); the handle's own readStop() ends it now. The kernel
+ * holds what comes after until the socket is destroyed.
+ */
+function stopReading(socket: net.Socket): void {
+  socket.pause();
+  (socket as unknown as { _handle?: { readStop?: () => number } })._handle?.readStop?.();
 }
 
 function flushOutbox(conn: HubConnection): void {

@@ -150,6 +150,7 @@ export class Hub extends EventEmitter<HubEvents> {
         idleTimeout: this.options.idleTimeout,
         dataTimeout: this.options.dataTimeout,
         handshakeTimeout: this.options.handshakeTimeout,
+        minFrameReadBytes: this.options.minFrameReadBytes,
       },
       secretHash: this.options.secret === undefined ? undefined : connectionSecretHash(this.options.secret),
       allowBridges: this.options.allowBridges,

@@ -38,6 +38,16 @@ export interface HubOptions {
    */
   maxPartialFrameBytes?: number;
   /**
+   * Least average bytes per read of a frame that has taken more than 4096
+   * reads; below it the frame is refused (`PIPEIO_ERR_LIMIT`) and its
+   * connection closed. Every read costs the hub about a microsecond of CPU
+   * whatever its size, so a client sending a frame one byte per write would
+   * cost it about 1 s per MiB; with this floor such a frame costs at most
+   * 4096 reads (a few ms). Our clients and comm-ipc's write whole frames. 0 turns it off.
+   * @default 64
+   */
+  minFrameReadBytes?: number;
+  /**
    * Whether clients may identify with `mode: "bridge"` (comm-ipc's bridge,
    * `HubBridge`): a bridge may announce members of other hubs and relay
    * frames with their path (docs/hub.md, "What a client may claim"). Others
@@ -85,6 +95,14 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`options.${name} must be a number >= 0`);
+  }
+  return value;
+}
+
 function bool(name: string, value: boolean | undefined, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
@@ -121,6 +139,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     handshakeTimeout: positive('handshakeTimeout', options.handshakeTimeout, 10_000),
     maxFrameSize: positive('maxFrameSize', options.maxFrameSize, 16 * 1024 * 1024),
     maxPartialFrameBytes: positive('maxPartialFrameBytes', options.maxPartialFrameBytes, 256 * 1024 * 1024),
+    minFrameReadBytes: nonNegative('minFrameReadBytes', options.minFrameReadBytes, 64),
     allowBridges: bool('allowBridges', options.allowBridges, options.secret !== undefined),
     maxQueueBytes: positive('maxQueueBytes', options.maxQueueBytes, 64 * 1024 * 1024),
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls, 65_536),
