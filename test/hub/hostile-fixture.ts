@@ -19,6 +19,9 @@ import { importClosure } from './cluster-fixture';
 import { RawClient, type Frame } from './raw-client';
 import { PYTHON } from '../fixtures/python-env';
 
+/** How often expectPairFine asks the pair for its progress until enough calls were made (a poll with a deadline). */
+const PAIR_POLL_MS = 50;
+
 const REPO = path.resolve(__dirname, '..', '..');
 const WRITER = path.join(__dirname, 'fixtures', 'trickle_writer.py');
 
@@ -157,7 +160,7 @@ export class HostileStage {
       all.failures.push(...r.failures);
       all.maxMs = Math.max(all.maxMs, r.maxMs);
       all.over100 += r.over100;
-      if (all.calls < minCalls) await new Promise((resolve) => setTimeout(resolve, 50)); // polling the pair's progress
+      if (all.calls < minCalls) await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS)); // polling the pair's progress
     }
     const figures = `${all.calls} calls, ${all.over100} of them >= 100 ms, slowest ${all.maxMs.toFixed(0)} ms`;
     expect(all.failures, `${what}: the good pair's failures`).to.deep.equal([]);

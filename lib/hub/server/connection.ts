@@ -36,7 +36,7 @@ import { connectionProof, randomHexChallenge, safeEqualHex } from '../security/s
 import type { HubCore } from './core';
 import type { Endpoint } from './endpoint';
 import { optString } from './fields';
-import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowKind, flowScope } from './flow-control';
+import { FANOUT_STALL_MS, FLOW_HIGH_WATER, FlowGate, flowKind, flowScope, OutputWatch, stopReading } from './flow-control';
 import { OutQueue } from './out-queue';
 
 export interface ConnectionLimits {
@@ -122,12 +122,8 @@ export class HubConnection implements Endpoint {
    * producer that is slow to be scheduled again (a busy machine) does not starve it.
    */
   private readonly lowWater: number;
-  /** Bytes the kernel had taken at the last sweep that saw them move (-1: queue empty). */
-  private outTaken = -1;
-  /** When a sweep last saw the output queue empty or moving. */
-  private outMovedAt = Date.now();
-  /** Takes nothing for FANOUT_STALL_MS: publications to it no longer hold their publishers. */
-  private lagging = false;
+  /** How long its output has not moved (a lagging reader, a slow consumer). */
+  private readonly watch = new OutputWatch();
   private lastKeepalive = 0;
   /** When flow control last stopped reading this client (its frame deadline does not run meanwhile). */
   private heldSince = 0;
@@ -204,7 +200,7 @@ export class HubConnection implements Endpoint {
         this.gate.hold(this.gate, false);
         return;
       case 'fanout':
-        if (!this.lagging) this.gate.hold(producer, true);
+        if (!this.watch.lagging) this.gate.hold(producer, true);
         return;
       case 'point':
         this.gate.hold(producer, false);
@@ -289,27 +285,16 @@ export class HubConnection implements Endpoint {
     else this.fail('PIPEIO_ERR_TIMEOUT', `no data for ${idleTimeout} ms`);
   }
 
-  /**
-   * Watches the output queue: one that takes nothing for FANOUT_STALL_MS stops
-   * holding publishers; for idleTimeout, it is cut off. Progress is what the
-   * kernel took (`bytesWritten` counts queued bytes too). True if it closed.
-   */
+  /** Cuts off a reader that takes none of its output for idleTimeout; true if it closed (see OutputWatch). */
   private checkOutput(now: number, idleTimeout: number): boolean {
     const pending = this.out.bytes;
-    const taken = pending === 0 ? -1 : this.socket.bytesWritten - this.socket.writableLength;
-    if (pending === 0 || taken !== this.outTaken) {
-      this.outTaken = taken;
-      this.outMovedAt = now;
-      this.lagging = false;
-      return false;
-    }
-    const stuck = now - this.outMovedAt; // at least this long, since the last sweep that saw it move
+    const stuck = this.watch.stuck(now, pending, this.socket.bytesWritten - this.socket.writableLength);
     if (stuck > idleTimeout) {
       this.fail('PIPEIO_ERR_SLOW_CONSUMER', `client ${this.id} took none of its ${pending} queued bytes for ${stuck} ms`);
       return true;
     }
-    if (stuck >= FANOUT_STALL_MS && !this.lagging) {
-      this.lagging = true;
+    if (stuck >= FANOUT_STALL_MS && !this.watch.lagging) {
+      this.watch.lagging = true;
       this.gate.releaseFanout();
     }
     return false;
@@ -489,24 +474,13 @@ export class HubConnection implements Endpoint {
 
   private onDrain(): void {
     // Node emits 'drain' before the write callbacks: the backlog may not have moved on yet.
-    this.lagging = false;
+    this.watch.lagging = false;
     this.releaseAtLowWater();
   }
 
   private onSocketClose(): void {
     if (this.state !== 'closed') this.close(undefined);
   }
-}
-
-/**
- * Stops reading a socket at once. `pause()` alone lets libuv go on reading
- * until Node's read buffer is full (16 KiB: 16,384 reads of a client writing
- * one byte at a time); the handle's own readStop() ends it now. The kernel
- * holds what comes after until the socket is destroyed.
- */
-function stopReading(socket: net.Socket): void {
-  socket.pause();
-  (socket as unknown as { _handle?: { readStop?: () => number } })._handle?.readStop?.();
 }
 
 function flushOutbox(conn: HubConnection): void {

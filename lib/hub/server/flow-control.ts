@@ -25,6 +25,7 @@
  * JavaScript routes one read at a time, synchronously, so "the frame being
  * routed" is a single slot ({@link flowScope}), set around each read.
  */
+import type * as net from 'node:net';
 
 import type { HubFrame } from '../protocol/codec';
 import { flag } from './fields';
@@ -125,6 +126,43 @@ export class FlowGate {
   private unhold(receiver: FlowGate): void {
     if (this.holders.delete(receiver) && this.holders.size === 0) this.side.resumeReading();
   }
+}
+
+/**
+ * How long a connection's unsent output has not moved, from what the kernel
+ * took by each sweep (`bytesWritten` counts queued bytes too: taken =
+ * bytesWritten - writableLength). One that takes nothing for FANOUT_STALL_MS
+ * is `lagging` (publications to it no longer hold their publishers); for
+ * idleTimeout, it is a slow consumer.
+ */
+export class OutputWatch {
+  /** Bytes taken at the last sweep that saw them move (-1: nothing pending). */
+  private taken = -1;
+  /** When a sweep last saw the output empty or moving. */
+  private movedAt = Date.now();
+  lagging = false;
+
+  /** Ms the `pending` bytes have not moved as of `now` (at least; 0 if they moved or there are none). */
+  stuck(now: number, pending: number, taken: number): number {
+    if (pending === 0 || taken !== this.taken) {
+      this.taken = pending === 0 ? -1 : taken;
+      this.movedAt = now;
+      this.lagging = false;
+      return 0;
+    }
+    return now - this.movedAt;
+  }
+}
+
+/**
+ * Stops reading a socket at once. `pause()` alone lets libuv go on reading
+ * until Node's read buffer is full (16 KiB: 16,384 reads of a client writing
+ * one byte at a time); the handle's own readStop() ends it now. The kernel
+ * holds what comes after until the socket is destroyed.
+ */
+export function stopReading(socket: net.Socket): void {
+  socket.pause();
+  (socket as unknown as { _handle?: { readStop?: () => number } })._handle?.readStop?.();
 }
 
 /** The connection whose read is being routed right now, and the frame being routed. */
