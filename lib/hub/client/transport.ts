@@ -73,7 +73,27 @@ export interface LinkHandlers {
   onClose(err: PipeIOError | undefined): void;
 }
 
-export class HubLink {
+/**
+ * What a {@link HubClient} needs of its link to the hub: {@link HubLink} over
+ * a socket, or a link of another kind a {@link LinkOpener} makes (the
+ * gateway's in-process link to a Hub in the same process).
+ */
+export interface ClientLink {
+  readonly isOpen: boolean;
+  idleFor(now?: number): number;
+  send(message: object): boolean;
+  drained(): Promise<void>;
+  pause(holder: object): void;
+  resume(holder: object): void;
+  noteCloseReason(err: PipeIOError): void;
+  destroy(err: PipeIOError): void;
+  end(): Promise<void>;
+}
+
+/** Opens a link wired to `handlers` (rejects as {@link dialHub} does). */
+export type LinkOpener = (handlers: LinkHandlers) => Promise<ClientLink>;
+
+export class HubLink implements ClientLink {
   private readonly reader: FrameReader;
   private closed = false;
   private closeError: PipeIOError | undefined;
