@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HubChannel } from '../hub/client/channel';
 import { HubClient } from '../hub/client/hub-client';
-import type { LinkOpener } from '../hub/client/transport';
+import { socketOpener, type LinkOpener } from '../hub/client/transport';
 import type { HubClientAddress, HubClientOptions } from '../hub/client/types';
 import type { HubMessage } from '../hub/protocol/messages';
 import type { Hub } from '../hub/server/hub';
@@ -42,7 +42,7 @@ export class GatewayHub {
   readonly client: HubClient;
   private readonly ownsClient: boolean;
   /** How the gateway's own clients reach the hub (undefined: it was given a client). */
-  private readonly reach: HubClientAddress | LinkOpener | undefined;
+  private readonly reach: LinkOpener | undefined;
   private readonly opened = new Map<string, Promise<HubChannel>>();
   /** The channels whose opening completed (what a request needs without waiting a turn). */
   private readonly ready = new Map<string, HubChannel>();
@@ -59,7 +59,8 @@ export class GatewayHub {
       this.ownsClient = false;
       this.reach = undefined;
     } else {
-      this.reach = 'hub' in source ? inProcessOpener(source.hub) : source.address;
+      // Every web request's call gathered per turn of the event loop: one write for all of them.
+      this.reach = 'hub' in source ? inProcessOpener(source.hub) : socketOpener(source.address, 'turn');
       this.client = new HubClient(this.reach, { clientId: `gw-${randomBytes(4).toString('hex')}`, ...options.clientOptions });
       this.ownsClient = true;
     }

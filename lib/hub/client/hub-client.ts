@@ -23,11 +23,11 @@ import type { HubMessage } from '../protocol/messages';
 import { connectionProof } from '../security/signing';
 import { HubChannel, type ChannelHost } from './channel';
 import { checkChannelName } from './names';
-import { checkAddress, resolveClientOptions, type ResolvedClientOptions } from './options';
+import { resolveClientOptions, type ResolvedClientOptions } from './options';
 import { PendingTable, remoteError, errorText, responseHandlers } from './pending';
 import { cancelServing, serveCall } from './provider';
 import { isFatalReconnectError, ReconnectTimer } from './reconnect';
-import { dialHub, HubLink, type ClientLink, type LinkOpener } from './transport';
+import { socketOpener, type ClientLink, type LinkOpener } from './transport';
 import type { HubClientAddress, HubClientEvents, HubClientOptions, HubClientState } from './types';
 
 /** Codes of the `error` frames a hub sends just before closing a connection. */
@@ -81,12 +81,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   constructor(address: HubClientAddress | LinkOpener, options: HubClientOptions = {}) {
     super();
     this.options = resolveClientOptions(options);
-    if (typeof address === 'function') {
-      this.openLink = address;
-    } else {
-      const checked = checkAddress(address);
-      this.openLink = async (handlers) => new HubLink(await dialHub(checked, this.options.idleTimeout), this.options.maxFrameSize, handlers);
-    }
+    this.openLink = typeof address === 'function' ? address : socketOpener(address);
     this.idValue = this.options.clientId;
     this.reconnect = new ReconnectTimer(this.options.reconnectMaxTries);
     this.host = this.makeHost();
@@ -216,10 +211,13 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   /** Dials and identifies; resolves once `identified` arrived. */
   private async establish(): Promise<void> {
-    const link: ClientLink = await this.openLink({
-      onFrame: (msg, payload) => this.onFrame(link, msg, payload),
-      onClose: (err) => this.onLinkClose(link, err),
-    });
+    const link: ClientLink = await this.openLink(
+      {
+        onFrame: (msg, payload) => this.onFrame(link, msg, payload),
+        onClose: (err) => this.onLinkClose(link, err),
+      },
+      { maxFrameSize: this.options.maxFrameSize, timeout: this.options.idleTimeout },
+    );
     if (this.stateValue === 'closing' || this.stateValue === 'closed') {
       link.destroy(pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed'));
       throw pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed');
