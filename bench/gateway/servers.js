@@ -59,7 +59,10 @@ async function provider() {
   let received = 0;
   await ch.addEvent('sink', (m) => {
     received += m.data.chunk.length;
-    return m.data.final ? { size: m.data.size, received } : null;
+    if (!m.data.final) return null;
+    const answer = { size: m.data.size, received };
+    received = 0;
+    return answer;
   });
   await ch.addSubscription('ticks');
   process.on('message', async (msg) => {
