@@ -15,9 +15,10 @@ const { inProcessOpener } = require('../../dist/gateway/in-process-link.js');
 
 const [role, socket] = process.argv.slice(2);
 const ADD = { title: 'AddParams', type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] };
-const BLOB = Buffer.alloc(256 * 1024, 7);
+const BLOB = Buffer.alloc(Number(process.env.GWBENCH_BLOB_CHUNK_KIB || 256) * 1024, 7);
 const BLOB_SIZE = Number(process.env.GWBENCH_BLOB_MIB || 256) * 1024 * 1024;
-const GATEWAY_OPTIONS = { channels: ['math'], uploadLimit: 2 ** 31, keepAlive: 0 };
+// GWBENCH_GATEWAY_OPTIONS (JSON) adds gateway options, to try settings: '{"uploadWindow":8}'
+const GATEWAY_OPTIONS = { channels: ['math'], uploadLimit: 2 ** 31, keepAlive: 0, ...JSON.parse(process.env.GWBENCH_GATEWAY_OPTIONS || '{}') };
 
 /** The baseline: parse the JSON body, call math:add, answer its JSON; nothing else. */
 async function bareHandler(client) {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { GatewayFixture, SOURCES } from './gateway-fixture';
+import { waitFor } from '../fixtures/helpers';
 import { HubGateway } from '../../lib/gateway/gateway';
 import type { HubMessage } from '../../lib/hub/protocol/messages';
 
@@ -118,6 +119,63 @@ for (const source of SOURCES) {
         req.write(Buffer.alloc(100));
       });
       expect(status).to.equal(413);
+    });
+  });
+}
+
+for (const source of SOURCES) {
+  describe(`HubGateway file downloads, flow control (${source} link)`, () => {
+    const f = new GatewayFixture(source);
+    const SIZE = 24 * 1024 * 1024;
+    const SEGMENT = 512 * 1024;
+    let yielded = 0;
+    const hubErrors: string[] = [];
+    before(async () => {
+      // A hub that cuts a member off past 1 MiB of unread frames: a download must never make it hold more.
+      await f.start({ downloadSegmentSize: SEGMENT }, true, { maxQueueBytes: 1024 * 1024 });
+      f.hub.on('clientError', (err) => hubErrors.push(err.code));
+      await f.math.addEvent('big', async function* (msg) {
+        const d = msg.data as { offset: number; length: number | null };
+        yield { size: SIZE, type: 'application/octet-stream' };
+        const end = d.length === null ? SIZE : Math.min(SIZE, d.offset + d.length);
+        for (let at = d.offset; at < end; at += 64 * 1024) {
+          const n = Math.min(64 * 1024, end - at);
+          yielded += n;
+          yield Buffer.alloc(n, (at / (64 * 1024)) % 251);
+        }
+      });
+    });
+    after(() => f.stop());
+
+    it('asks the provider for a segment at a time: a paused reader holds it back, then gets the whole file byte-exact', async () => {
+      const { res, done } = await new Promise<{ res: http.IncomingMessage; done: Promise<Buffer> }>((resolve, reject) => {
+        http.get(`${f.base}/channels/math/files/big`, (r) => {
+          r.pause();
+          const parts: Buffer[] = [];
+          const done = new Promise<Buffer>((ok, fail) => {
+            r.on('data', (c: Buffer) => parts.push(c));
+            r.on('end', () => ok(Buffer.concat(parts)));
+            r.on('error', fail);
+            r.on('close', () => (r.complete ? undefined : fail(new Error(`the body was cut after ${parts.reduce((n, p) => n + p.length, 0)} bytes`))));
+          });
+          resolve({ res: r, done });
+        }).on('error', reject);
+      });
+      await waitFor(() => yielded >= SEGMENT, 'the first segment');
+      // While nobody reads, the provider stops once the buffers on the way are full.
+      let last = -1;
+      let still = 0;
+      await waitFor(() => {
+        still = yielded === last ? still + 1 : 0;
+        last = yielded;
+        return still >= 20; // 100 ms without a chunk
+      }, 'the provider to stop producing');
+      expect(yielded).to.be.below(SIZE / 2);
+      res.resume();
+      const body = await done;
+      expect(body.length).to.equal(SIZE);
+      for (let at = 0; at < SIZE; at += 64 * 1024) expect(body[at], `byte ${at}`).to.equal((at / (64 * 1024)) % 251);
+      expect(hubErrors).to.not.include('PIPEIO_ERR_SLOW_CONSUMER');
     });
   });
 }

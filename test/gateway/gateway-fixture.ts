@@ -3,7 +3,7 @@
  * tests call, and a gateway listening on loopback port 0; all cleaned up.
  */
 import * as path from 'node:path';
-import { Hub } from '../../lib/hub/server/hub';
+import { Hub, type HubOptions } from '../../lib/hub/server/hub';
 import { HubClient } from '../../lib/hub/client/hub-client';
 import type { HubChannel } from '../../lib/hub/client/channel';
 import { HubGateway } from '../../lib/gateway/gateway';
@@ -52,10 +52,10 @@ export class GatewayFixture {
     return this.source === 'hub' ? { hub: this.hub } : { address: { path: this.socketPath } };
   }
 
-  async start(options: GatewayOptions = {}, withProvider = true): Promise<this> {
+  async start(options: GatewayOptions = {}, withProvider = true, hubOptions: HubOptions = {}): Promise<this> {
     this.dir = makeTempDir('gw');
     this.socketPath = path.join(this.dir, 'hub.sock');
-    this.hub = new Hub({ serverId: 'S1' });
+    this.hub = new Hub({ serverId: 'S1', ...hubOptions });
     this.hub.on('clientError', () => undefined);
     await this.hub.listen({ path: this.socketPath });
     if (withProvider) await this.startProvider();
