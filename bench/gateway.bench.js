@@ -9,7 +9,8 @@
 //      with each generator: calls/s, latency, and the CPU every process spent per call
 //   2. one call at a time: p50 of each target, and of a direct HubClient call (the overhead's base)
 //   3. SSE fan-out: 1,000 msg/s to 200 subscribers, every message counted (both gateways)
-//   4. a 256 MiB download and upload through both gateways: MB/s and the serving process's RSS growth
+//   4. a 256 MiB download and upload through both gateways: MB/s, CPU per MiB of every process,
+//      and the RSS growth of the process serving the gateway during each
 // Generators: wrk (apt-get install -y wrk) and the Node one; without wrk, Node only.
 // Run: npm run build && node bench/gateway.bench.js [--quick] [--duration MS] [--generator wrk|node|both]
 // Writes bench/results/gateway.json (not with --quick). A full run takes about 3 minutes.
@@ -148,8 +149,8 @@ async function main() {
   const size = BLOB_MIB * 1024 * 1024;
   results.transfers = {
     mib: BLOB_MIB,
-    gatewayOwnProcess: await transfers(gw.port, size, gw.pid),
-    gatewayInHub: await transfers(hub.port, size, hub.pid),
+    gatewayOwnProcess: await transfers(gw.port, size, targets.gatewayOwnProcess.procs, 'gateway', CORES),
+    gatewayInHub: await transfers(hub.port, size, targets.gatewayInHub.procs, 'hub', CORES),
   };
   results.config.loadavgAfter = os.loadavg().map((x) => +x.toFixed(2));
   results.targets = verdict(results);
@@ -176,10 +177,16 @@ function verdict(r) {
     p50OverheadUs: { target: 150, ...r.overheadP50us[g], met: Math.min(...Object.values(r.overheadP50us[g])) <= 150 },
     transferMBps: {
       target: 300,
-      download: [t.gatewayOwnProcess.download.MBps, t.gatewayInHub.download.MBps],
-      upload: [t.gatewayOwnProcess.upload.MBps, t.gatewayInHub.upload.MBps],
+      'download [own process, in hub]': [t.gatewayOwnProcess.download.MBps, t.gatewayInHub.download.MBps],
+      'upload [own process, in hub]': [t.gatewayOwnProcess.upload.MBps, t.gatewayInHub.upload.MBps],
+      'idle-machine ceiling, download': [t.gatewayOwnProcess.download.idleMachineCeilingMBps, t.gatewayInHub.download.idleMachineCeilingMBps],
+      'idle-machine ceiling, upload': [t.gatewayOwnProcess.upload.idleMachineCeilingMBps, t.gatewayInHub.upload.idleMachineCeilingMBps],
     },
-    rssGrowthMiB: { target: 64, gatewayOwnProcess: t.gatewayOwnProcess.rssGrowthMiB, gatewayInHub: t.gatewayInHub.rssGrowthMiB },
+    'rssGrowthMiB [download, upload]': {
+      target: 64,
+      gatewayOwnProcess: [t.gatewayOwnProcess.download.rssGrowthMiB, t.gatewayOwnProcess.upload.rssGrowthMiB],
+      gatewayInHub: [t.gatewayInHub.download.rssGrowthMiB, t.gatewayInHub.upload.rssGrowthMiB],
+    },
     sseNoDrops: r.sseFanout.gatewayOwnProcess.allReceivedInOrder && r.sseFanout.gatewayInHub.allReceivedInOrder,
   };
 }

@@ -11,7 +11,14 @@
 'use strict';
 const http = require('node:http');
 const { Hub, HubClient, HubGateway } = require('../../dist/index.js');
-const { inProcessOpener } = require('../../dist/gateway/in-process-link.js');
+// Builds before the in-process link (to compare with them) have none: their baseline in the hub process then uses the socket.
+const inProcessOpener = (() => {
+  try {
+    return require('../../dist/gateway/in-process-link.js').inProcessOpener;
+  } catch {
+    return undefined;
+  }
+})();
 
 const [role, socket] = process.argv.slice(2);
 const ADD = { title: 'AddParams', type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] };
@@ -88,7 +95,7 @@ async function main() {
     await hub.listen({ path: socket });
     const g = new HubGateway({ hub }, GATEWAY_OPTIONS);
     const { port } = await g.listen({ port: 0 });
-    const barePort = await bareHandler(new HubClient(inProcessOpener(hub), { clientId: 'bench-bare-in-hub' }));
+    const barePort = await bareHandler(new HubClient(inProcessOpener ? inProcessOpener(hub) : { path: socket }, { clientId: 'bench-bare-in-hub' }));
     info = { port, barePort };
   } else if (role === 'provider') {
     info = await provider();
