@@ -27,7 +27,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
 export function parseWebJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
   const checkStrings = SURROGATE_ESCAPE.test(text);
-  if (typeof value === 'object' && value !== null) fitsFrame(value, 1, checkStrings);
+  // Each level takes two characters at least: a short text cannot nest too deep.
+  const checkDepth = text.length > 2 * MAX_JSON_DEPTH;
+  if (typeof value === 'object' && value !== null && (checkDepth || checkStrings)) fitsFrame(value, 1, checkStrings);
   else if (checkStrings && typeof value === 'string' && LONE_SURROGATE.test(value)) throw loneSurrogate();
   return value;
 }
