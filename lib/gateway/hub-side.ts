@@ -36,7 +36,6 @@ export interface HubSideOptions {
   maxChannels: number;
 }
 
-
 export class GatewayHub {
   readonly catalog = new Catalog();
   readonly client: HubClient;
