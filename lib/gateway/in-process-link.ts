@@ -200,6 +200,7 @@ export class InProcessLink implements ClientLink, Endpoint {
       }
       this.handlers.onFrame(msg, payload);
     }
+    if (this.closed) return; // close() dropped the inbox
     // onFrame may have delivered more (pushed onto this same array) or paused: keep the rest, in order.
     this.inbox = i === frames.length ? [] : frames.slice(i);
     if (i === frames.length) this.inboxBytes = 0;
