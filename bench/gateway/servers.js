@@ -3,8 +3,9 @@
 //             the in-process link, as `pipe-io-server hub --http` runs it) and the minimal
 //             node:http handler over an in-process HubClient (the baseline of that arrangement)
 //   provider  a Node provider of math:add (pydantic-like schema), math:blob (a file stream of
-//             GWBENCH_BLOB_MIB MiB), math:sink (upload chunks), and the topic math:ticks (publishes
-//             on an IPC message { publish: n, rate: per second })
+//             GWBENCH_BLOB_MIB MiB in GWBENCH_BLOB_CHUNK_KIB chunks, base64 text with
+//             GWBENCH_BLOB_BASE64=1), math:sink (upload chunks), and the topic math:ticks
+//             (publishes on an IPC message { publish: n, rate: per second })
 //   gateway   HubGateway in a process of its own, over <socket>
 //   direct    the minimal node:http handler in a process of its own, one HubClient over <socket>
 // Each prints `READY <json>` once serving; stops on SIGTERM.
@@ -58,11 +59,16 @@ async function provider() {
   await p.connect();
   const ch = await p.open('math');
   await ch.addEvent('add', (m) => m.data.a + m.data.b, { parameters: ADD });
+  // GWBENCH_BLOB_BASE64=1: chunks as base64 text, as a provider without bytes on the wire sends them
+  const base64 = process.env.GWBENCH_BLOB_BASE64 === '1';
   await ch.addEvent('blob', async function* (m) {
     const { offset, length } = m.data;
-    yield { size: BLOB_SIZE, type: 'application/octet-stream' };
+    yield { size: BLOB_SIZE, type: 'application/octet-stream', ...(base64 ? { encoding: 'base64' } : {}) };
     const end = length === null ? BLOB_SIZE : Math.min(BLOB_SIZE, offset + length);
-    for (let at = offset; at < end; at += BLOB.length) yield at + BLOB.length <= end ? BLOB : BLOB.subarray(0, end - at);
+    for (let at = offset; at < end; at += BLOB.length) {
+      const bytes = at + BLOB.length <= end ? BLOB : BLOB.subarray(0, end - at);
+      yield base64 ? bytes.toString('base64') : bytes;
+    }
   });
   let received = 0;
   await ch.addEvent('sink', (m) => {
