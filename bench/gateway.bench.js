@@ -122,7 +122,7 @@ async function main() {
     results.sequential[g] = {};
     for (const [name, t] of Object.entries(targets)) {
       const r = await measure(g, t, t.procs, 1, DURATION, dir, CORES);
-      results.sequential[g][name] = { callsPerSec: r.callsPerSec, p50us: r.p50us, p99us: r.p99us, errors: r.errors };
+      results.sequential[g][name] = { callsPerSec: r.callsPerSec, p50us: r.p50us, p99us: r.p99us, errors: r.errors, otherLoadCores: r.otherLoadCores };
     }
   }
   results.hubClientSequential = await hubClientSequential();
