@@ -1,31 +1,43 @@
 #!/usr/bin/env node
-// HTTP gateway benchmark, side by side in one run (docs/gateway-bench.md):
-//   1. JSON call `math:add` over HTTP/1.1 keep-alive, 32 connections, for DURATION ms each:
-//      through HubGateway | a minimal node:http handler calling the hub directly | comm-ipc's
-//      CommAPI re-created on FastAPI + uvicorn (Python hub and provider; needs PIO_PYTHON with
-//      fastapi, uvicorn, msgpack, pydantic)
-//   2. one call at a time: p50 of a direct HubClient call, through the gateway, through node:http
-//   3. SSE fan-out: RATE msg/s to 200 subscribers, every message counted
-//   4. a 256 MiB download and upload through the gateway: MB/s, the gateway's RSS growth
-// Run: npm run build && node bench/gateway.bench.js [--duration MS] [--quick]
+// HTTP gateway benchmark (docs/gateway-bench.md), side by side in one run. Processes: the hub (with,
+// in the same process, a HubGateway given the Hub: the in-process link, as `pipe-io-server hub --http`
+// runs it, and a minimal node:http handler over an in-process HubClient), the Node provider, a
+// HubGateway of its own over the hub's Unix socket, the minimal handler of its own over the socket,
+// comm-ipc's CommAPI re-created on FastAPI + uvicorn (PIO_PYTHON with fastapi, uvicorn, msgpack,
+// pydantic; one Python process: hub, provider, app), and the load generator.
+//   1. JSON call `math:add` over HTTP/1.1 keep-alive, 32 connections, DURATION each, every target,
+//      with each generator: calls/s, latency, and the CPU every process spent per call
+//   2. one call at a time: p50 of each target, and of a direct HubClient call (the overhead's base)
+//   3. SSE fan-out: 1,000 msg/s to 200 subscribers, every message counted (both gateways)
+//   4. a 256 MiB download and upload through both gateways: MB/s, CPU per MiB of every process,
+//      and the RSS growth of the process serving the gateway during each
+// Generators: wrk (apt-get install -y wrk) and the Node one; without wrk, Node only.
+// Run: npm run build && node bench/gateway.bench.js [--quick] [--duration MS] [--generator wrk|node|both]
+// Writes bench/results/gateway.json (not with --quick). A full run takes about 3 minutes.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 const { HubClient } = require('../dist/index.js');
+const { hasWrk, measure, percentile } = require('./gateway/load.js');
+const { sseFanout, transfers } = require('./gateway/streams.js');
 
 const args = process.argv.slice(2);
+const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const QUICK = args.includes('--quick');
-const DURATION = Number(args[args.indexOf('--duration') + 1]) || (QUICK ? 2000 : 5000);
+const DURATION = Number(opt('--duration')) || (QUICK ? 2000 : 5000);
+const WRK = hasWrk();
+const GENERATORS = (opt('--generator') ?? (WRK ? (QUICK ? 'wrk' : 'both') : 'node')) === 'both' ? ['wrk', 'node'] : [opt('--generator') ?? (WRK ? 'wrk' : 'node')];
+if (GENERATORS.includes('wrk') && !WRK) throw new Error('wrk is not installed (apt-get install -y wrk), use --generator node');
 const CONNS = 32;
+const BLOB_MIB = QUICK ? 64 : 256;
+const CORES = os.cpus().length;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gwbench-'));
 const socket = path.join(dir, 'hub.sock');
 const children = [];
-
-if (QUICK) process.env.GWBENCH_BLOB_MIB = '64';
+const step = (s) => process.stderr.write(`bench: ${s}\n`);
 
 function start(cmd, argv, opts = {}) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit', ...(opts.ipc ? ['ipc'] : [])], ...opts });
@@ -39,89 +51,25 @@ function start(cmd, argv, opts = {}) {
   });
 }
 
-function percentile(sorted, p) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+const server = (role, extra = {}) => start(process.execPath, [path.join(__dirname, 'gateway', 'servers.js'), role, socket], extra);
 
-function rssOf(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
-}
-
-function cpuOf(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10; // ms, with CLK_TCK 100
-}
-
-/** `conns` keep-alive loops POSTing body to url for `ms`; calls/s and latency percentiles. */
-async function load(port, urlPath, body, conns, ms) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
-  const lat = [];
-  let errors = 0;
-  const until = Date.now() + ms;
-  const one = () =>
-    new Promise((resolve) => {
-      const t0 = process.hrtime.bigint();
-      const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode !== 200) errors++;
-          lat.push(Number(process.hrtime.bigint() - t0) / 1e3);
-          resolve();
-        });
-      });
-      req.on('error', () => {
-        errors++;
-        resolve();
-      });
-      req.end(body);
-    });
-  const t0 = Date.now();
-  await Promise.all(Array.from({ length: conns }, async () => {
-    while (Date.now() < until) await one();
-  }));
-  const secs = (Date.now() - t0) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  return { callsPerSec: Math.round(lat.length / secs), p50us: Math.round(percentile(lat, 50)), p99us: Math.round(percentile(lat, 99)), errors };
-}
-
-async function main() {
-  const results = {};
-  const { child: hubChild } = await start(process.execPath, [path.join(__dirname, 'gateway', 'servers.js'), 'hub', socket], { ipc: true });
-  const { child: gwChild, info: gw } = await start(process.execPath, [path.join(__dirname, 'gateway', 'servers.js'), 'gateway', socket]);
-  const { info: direct } = await start(process.execPath, [path.join(__dirname, 'gateway', 'servers.js'), 'direct', socket]);
-  let fastapi;
+async function startFastapi() {
   const py = process.env.PIO_PYTHON;
-  if (py && !QUICK) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    try {
-      await start(py, [path.join(__dirname, 'gateway', 'fastapi_commapi.py'), path.join(dir, 'py.sock'), String(port)], {
-        env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', 'test', 'fixtures', 'python') },
-      });
-      fastapi = { port };
-    } catch (err) {
-      console.error(`fastapi baseline skipped: ${err.message}`);
-    }
+  if (!py || QUICK) return undefined;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  try {
+    const { child } = await start(py, [path.join(__dirname, 'gateway', 'fastapi_commapi.py'), path.join(dir, 'py.sock'), String(port)], {
+      env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', 'test', 'fixtures', 'python') },
+    });
+    return { port, pid: child.pid };
+  } catch (err) {
+    step(`fastapi baseline skipped: ${err.message}`);
+    return undefined;
   }
-  const body = Buffer.from('{"a":1,"b":2}');
-  const step = (s) => process.stderr.write(`bench: ${s}\n`);
-  step('servers up');
-  // warm-up
-  await load(gw.port, '/channels/math/add', body, CONNS, 500);
-  await load(direct.port, '/', body, CONNS, 500);
-  const gwCpu0 = cpuOf(gwChild.pid);
-  results.gateway32 = await load(gw.port, '/channels/math/add', body, CONNS, DURATION);
-  results.gateway32.gatewayCpuMsPerCall = +((cpuOf(gwChild.pid) - gwCpu0) / (results.gateway32.callsPerSec * DURATION / 1000)).toFixed(4);
-  results.direct32 = await load(direct.port, '/', body, CONNS, DURATION);
-  if (fastapi) {
-    await load(fastapi.port, '/add', body, CONNS, 500);
-    results.fastapi32 = await load(fastapi.port, '/add', body, CONNS, DURATION);
-    results.fastapiSequential = await load(fastapi.port, '/add', body, 1, DURATION);
-  }
-  step('one at a time');
-  results.gatewaySequential = await load(gw.port, '/channels/math/add', body, 1, DURATION);
-  results.directHttpSequential = await load(direct.port, '/', body, 1, DURATION);
+}
+
+/** p50 of direct HubClient calls, one at a time, from this process over the socket. */
+async function hubClientSequential() {
   const client = new HubClient({ path: socket }, { clientId: 'bench-caller' });
   await client.connect();
   const ch = await client.open('math');
@@ -132,93 +80,115 @@ async function main() {
     await ch.call('add', { a: 1, b: 2 });
     lat.push(Number(process.hrtime.bigint() - t0) / 1e3);
   }
-  lat.sort((a, b) => a - b);
-  results.hubClientSequential = { p50us: Math.round(percentile(lat, 50)), p99us: Math.round(percentile(lat, 99)) };
-  results.gatewayOverheadP50us = results.gatewaySequential.p50us - results.hubClientSequential.p50us;
   await client.close();
+  lat.sort((a, b) => a - b);
+  return { p50us: Math.round(percentile(lat, 50)), p99us: Math.round(percentile(lat, 99)) };
+}
+
+async function main() {
+  const results = { config: { quick: QUICK, durationMs: DURATION, connections: CONNS, generators: GENERATORS, cpus: CORES, node: process.version } };
+  results.config.loadavgBefore = os.loadavg().map((x) => +x.toFixed(2));
+  process.env.GWBENCH_BLOB_MIB = String(BLOB_MIB);
+  const { info: hub } = await server('hub');
+  const { child: providerChild, info: provider } = await server('provider', { ipc: true });
+  const { info: gw } = await server('gateway');
+  const { info: direct } = await server('direct');
+  const fastapi = await startFastapi();
+  step('servers up');
+
+  const body = Buffer.from('{"a":1,"b":2}');
+  const call = '/channels/math/add';
+  const targets = {
+    gatewayOwnProcess: { port: gw.port, path: call, procs: { gateway: gw.pid, hub: hub.pid, provider: provider.pid } },
+    gatewayInHub: { port: hub.port, path: call, procs: { hub: hub.pid, provider: provider.pid } },
+    bareOwnProcess: { port: direct.port, path: '/', procs: { handler: direct.pid, hub: hub.pid, provider: provider.pid } },
+    bareInHub: { port: hub.barePort, path: '/', procs: { hub: hub.pid, provider: provider.pid } },
+    ...(fastapi ? { fastapi: { port: fastapi.port, path: '/add', procs: { python: fastapi.pid } } } : {}),
+  };
+  for (const t of Object.values(targets)) {
+    t.body = body;
+    await measure(GENERATORS[0], t, t.procs, CONNS, 1000, dir, CORES); // warm-up
+  }
+
+  results.calls32 = {};
+  results.sequential = {};
+  for (const g of GENERATORS) {
+    step(`32 connections (${g})`);
+    results.calls32[g] = {};
+    for (const [name, t] of Object.entries(targets)) results.calls32[g][name] = await measure(g, t, t.procs, CONNS, DURATION, dir, CORES);
+  }
+  for (const g of GENERATORS) {
+    step(`one at a time (${g})`);
+    results.sequential[g] = {};
+    for (const [name, t] of Object.entries(targets)) {
+      const r = await measure(g, t, t.procs, 1, DURATION, dir, CORES);
+      results.sequential[g][name] = { callsPerSec: r.callsPerSec, p50us: r.p50us, p99us: r.p99us, errors: r.errors, otherLoadCores: r.otherLoadCores };
+    }
+  }
+  results.hubClientSequential = await hubClientSequential();
+  results.overheadP50us = {};
+  for (const g of GENERATORS) {
+    const s = results.sequential[g];
+    const base = results.hubClientSequential.p50us;
+    results.overheadP50us[g] = { gatewayOwnProcess: s.gatewayOwnProcess.p50us - base, gatewayInHub: s.gatewayInHub.p50us - base };
+  }
 
   step('sse fan-out');
-  const SUBS = 200;
-  const RATE = 1000;
+  const publish = (n, rate) =>
+    new Promise((resolve) => {
+      providerChild.once('message', resolve);
+      providerChild.send({ publish: n, rate });
+    });
   const MSGS = QUICK ? 1000 : 3000;
-  const counts = new Array(SUBS).fill(0);
-  const orderOk = new Array(SUBS).fill(true);
-  const reqs = [];
-  await Promise.all(Array.from({ length: SUBS }, (_, i) => new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port: gw.port, path: '/channels/math/topics/ticks', agent: false }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => {
-        buf += c;
-        let cut;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, cut);
-          buf = buf.slice(cut + 2);
-          const d = block.split('\n').find((l) => l.startsWith('data: '));
-          if (d) {
-            if (Number(d.slice(6)) !== counts[i]) orderOk[i] = false;
-            counts[i]++;
-          }
-        }
-      });
-      resolve();
-    });
-    reqs.push(req);
-  })));
-  const published = await new Promise((resolve) => {
-    hubChild.once('message', resolve);
-    hubChild.send({ publish: MSGS, rate: RATE });
-  });
-  const deadline = Date.now() + 10000;
-  while (counts.some((c) => c < MSGS) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   results.sseFanout = {
-    subscribers: SUBS,
-    messages: MSGS,
-    rate: RATE,
-    publishMs: published.ms,
-    allReceivedInOrder: counts.every((c) => c === MSGS) && orderOk.every(Boolean),
-    minReceived: Math.min(...counts),
+    gatewayOwnProcess: await sseFanout(gw.port, 200, MSGS, 1000, publish),
+    gatewayInHub: await sseFanout(hub.port, 200, MSGS, 1000, publish),
   };
-  for (const r of reqs) r.destroy();
 
-  step('download and upload');
-  const rss0 = rssOf(gwChild.pid);
-  let peak = rss0;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(gwChild.pid))), 20);
-  const dl = await new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    http.get({ host: '127.0.0.1', port: gw.port, path: '/channels/math/files/blob', agent: false }, (res) => {
-      let n = 0;
-      res.on('data', (c) => (n += c.length));
-      res.on('end', () => resolve({ bytes: n, ms: Date.now() - t0 }));
-    }).on('error', reject);
-  });
-  const SIZE = (QUICK ? 64 : 256) * 1024 * 1024;
-  const chunk = Buffer.alloc(1024 * 1024, 3);
-  const ul = await new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/channels/math/files/sink', agent: false, headers: { 'content-length': SIZE } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, body: text, ms: Date.now() - t0 }));
-    });
-    req.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < SIZE) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
-  });
-  clearInterval(sampler);
-  results.download = { bytes: dl.bytes, MBps: Math.round(dl.bytes / 1e6 / (dl.ms / 1000)) };
-  results.upload = { status: ul.status, answer: ul.body, MBps: Math.round(SIZE / 1e6 / (ul.ms / 1000)) };
-  results.gatewayRssGrowthMiB = +((peak - rss0) / 1048576).toFixed(1);
-  results.config = { durationMs: DURATION, connections: CONNS, cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => +x.toFixed(2)) };
-  console.log(JSON.stringify(results, null, 2));
+  step(`download and upload, ${BLOB_MIB} MiB`);
+  const size = BLOB_MIB * 1024 * 1024;
+  results.transfers = {
+    mib: BLOB_MIB,
+    gatewayOwnProcess: await transfers(gw.port, size, targets.gatewayOwnProcess.procs, 'gateway', CORES),
+    gatewayInHub: await transfers(hub.port, size, targets.gatewayInHub.procs, 'hub', CORES),
+  };
+  results.config.loadavgAfter = os.loadavg().map((x) => +x.toFixed(2));
+  results.targets = verdict(results);
+  const json = JSON.stringify(results, null, 2);
+  console.log(json);
+  if (!QUICK) {
+    const out = path.join(__dirname, 'results', 'gateway.json');
+    fs.writeFileSync(out, `${json}\n`);
+    step(`wrote ${path.relative(process.cwd(), out)}`);
+  }
+}
+
+/** The issue's targets against this run's figures (each gateway arrangement, the first generator). */
+function verdict(r) {
+  const g = GENERATORS[0];
+  const c = r.calls32[g];
+  const best = Math.max(c.gatewayOwnProcess.callsPerSec, c.gatewayInHub.callsPerSec);
+  const t = r.transfers;
+  return {
+    generator: g,
+    callsPerSec: { target: 17000, gatewayOwnProcess: c.gatewayOwnProcess.callsPerSec, gatewayInHub: c.gatewayInHub.callsPerSec, met: best >= 17000 },
+    idleMachineCeiling: { gatewayOwnProcess: c.gatewayOwnProcess.idleMachineCeiling, gatewayInHub: c.gatewayInHub.idleMachineCeiling },
+    vsFastapi: c.fastapi ? { target: 10, ratio: +(best / c.fastapi.callsPerSec).toFixed(1), met: best >= 10 * c.fastapi.callsPerSec } : 'not measured',
+    p50OverheadUs: { target: 150, ...r.overheadP50us[g], met: Math.min(...Object.values(r.overheadP50us[g])) <= 150 },
+    transferMBps: {
+      target: 300,
+      'download [own process, in hub]': [t.gatewayOwnProcess.download.MBps, t.gatewayInHub.download.MBps],
+      'upload [own process, in hub]': [t.gatewayOwnProcess.upload.MBps, t.gatewayInHub.upload.MBps],
+      'idle-machine ceiling, download': [t.gatewayOwnProcess.download.idleMachineCeilingMBps, t.gatewayInHub.download.idleMachineCeilingMBps],
+      'idle-machine ceiling, upload': [t.gatewayOwnProcess.upload.idleMachineCeilingMBps, t.gatewayInHub.upload.idleMachineCeilingMBps],
+    },
+    'rssGrowthMiB [download, upload]': {
+      target: 64,
+      gatewayOwnProcess: [t.gatewayOwnProcess.download.rssGrowthMiB, t.gatewayOwnProcess.upload.rssGrowthMiB],
+      gatewayInHub: [t.gatewayInHub.download.rssGrowthMiB, t.gatewayInHub.upload.rssGrowthMiB],
+    },
+    sseNoDrops: r.sseFanout.gatewayOwnProcess.allReceivedInOrder && r.sseFanout.gatewayInHub.allReceivedInOrder,
+  };
 }
 
 main()

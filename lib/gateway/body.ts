@@ -5,6 +5,7 @@
  */
 import type * as http from 'node:http';
 import { httpError } from './http-errors';
+import { parseWebJson } from './json';
 
 /** Reads the whole body (at most `limit` bytes) as one Buffer. */
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
@@ -59,13 +60,15 @@ export function isJsonContentType(req: http.IncomingMessage): boolean {
 
 /**
  * Parses a JSON request body: empty is `null` (comm-ipc's `Body(None)`),
- * anything else must be JSON (400 `PIPEIO_ERR_INVALID_JSON` otherwise).
+ * anything else must be JSON a hub frame can carry (400
+ * `PIPEIO_ERR_INVALID_JSON` otherwise: see {@link parseWebJson}).
  */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return null;
   try {
-    return JSON.parse(body.toString('utf8'));
+    return parseWebJson(body.toString('utf8'));
   } catch (err) {
-    throw httpError(400, 'PIPEIO_ERR_INVALID_JSON', `the request body is not JSON: ${(err as Error).message}`);
+    const what = err instanceof RangeError ? 'cannot be sent to the hub' : 'is not JSON';
+    throw httpError(400, 'PIPEIO_ERR_INVALID_JSON', `the request body ${what}: ${(err as Error).message}`);
   }
 }

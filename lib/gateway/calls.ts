@@ -12,9 +12,12 @@
  * after it, an `event: error` ends the stream. A web client that goes away
  * aborts the call: the hub is sent a `cancel` and the provider stops.
  */
+import { setMaxListeners } from 'node:events';
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { HubChannel } from '../hub/client/channel';
 import type { HubStream } from '../hub/client/stream';
+import type { CallOptions } from '../hub/client/types';
 import type { GatewayContext } from './context';
 import { validationError } from '../schema/issues';
 import { errorBody, httpError, sendError, statusOf } from './http-errors';
@@ -33,16 +36,27 @@ export function wantsEventStream(req: http.IncomingMessage): boolean {
   return accept !== undefined && accept.includes('text/event-stream');
 }
 
-/** An AbortSignal that fires when the web client goes away before the answer is complete. */
-export function clientGone(ctx: GatewayContext, res: http.ServerResponse): AbortController {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      ctx.counters.clientAborts++;
-      controller.abort();
-    }
-  });
-  return controller;
+const GONE = Symbol('pipe-io-server.gateway.connectionGone');
+
+/**
+ * An AbortSignal that fires when the web client's connection closes: the
+ * calls made for its requests listen to it, and are cancelled on the hub
+ * when it fires. One per connection, not per request (an AbortController
+ * costs more than the rest of a call's bookkeeping); a keep-alive
+ * connection's requests come one after another, and a closed connection
+ * ends every request on it.
+ */
+export function connectionSignal(req: http.IncomingMessage): AbortSignal {
+  const socket = req.socket as net.Socket & { [GONE]?: AbortController };
+  let gone = socket[GONE];
+  if (!gone) {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // one listener per call in flight (pipelined requests)
+    if (socket.destroyed) controller.abort();
+    else socket.once('close', () => controller.abort());
+    socket[GONE] = gone = controller;
+  }
+  return gone.signal;
 }
 
 /** The call's data: the JSON body, or the query (coerced by the event's schema). */
@@ -74,34 +88,36 @@ function check(label: string, issues: ReadonlyArray<ValidationIssue>): void {
 export async function handleCall(gw: GatewayContext, rc: RouteContext, channelName: string, event: string, source: DataSource): Promise<void> {
   const { res } = rc;
   gw.counters.calls++;
+  const signal = connectionSignal(rc.req);
   try {
-    const ch = await gw.hub.channel(channelName);
+    const ch = gw.hub.openedChannel(channelName) ?? (await gw.hub.channel(channelName));
     const data = await requestData(gw, rc, source, channelName, event);
-    const abort = clientGone(gw, res);
+    const options = { timeout: gw.options.requestTimeout, signal };
     if (wantsEventStream(rc.req)) {
-      await streamAsSse(gw, res, ch.stream(event, data, { timeout: gw.options.requestTimeout, signal: abort.signal }));
+      await streamAsSse(gw, res, ch.stream(event, data, options));
       return;
     }
     if (gw.hub.catalog.event(channelName, event)?.isStream) {
-      await collectStream(gw, res, ch, event, data, abort.signal);
+      await collectStream(gw, res, ch, event, data, options);
       return;
     }
-    const reply = await ch.call(event, data, { timeout: gw.options.requestTimeout, signal: abort.signal });
+    const reply = await ch.call(event, data, options);
     sendJson(res, 200, toJson(reply.data));
   } catch (err) {
+    if (signal.aborted) gw.counters.clientAborts++;
     gw.counters.errors++;
     sendError(res, err);
   }
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** Sends a JSON text with status. */
-export function sendJson(res: http.ServerResponse, status: number, json: string, headers: http.OutgoingHttpHeaders = {}): void {
+export function sendJson(res: http.ServerResponse, status: number, json: string, headers?: http.OutgoingHttpHeaders): void {
   if (res.destroyed) return;
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(json),
-  });
+  const length = String(Buffer.byteLength(json));
+  if (headers === undefined) res.writeHead(status, ['content-type', JSON_TYPE, 'content-length', length]);
+  else res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': length });
   res.end(json);
 }
 
@@ -146,10 +162,10 @@ export function errorEventJson(err: unknown): string {
 }
 
 /** A stream event called without SSE: every chunk, as one JSON array. */
-async function collectStream(gw: GatewayContext, res: http.ServerResponse, ch: HubChannel, event: string, data: unknown, signal: AbortSignal): Promise<void> {
+async function collectStream(gw: GatewayContext, res: http.ServerResponse, ch: HubChannel, event: string, data: unknown, options: CallOptions): Promise<void> {
   const parts: string[] = [];
   let size = 2;
-  for await (const chunk of ch.stream(event, data, { timeout: gw.options.requestTimeout, signal })) {
+  for await (const chunk of ch.stream(event, data, options)) {
     const json = toJson(chunk.data);
     size += json.length + 1;
     if (size > gw.options.collectLimit) {

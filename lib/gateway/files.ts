@@ -11,10 +11,15 @@
  * when `encoding: 'base64'`, for providers whose language has no bytes on
  * the wire). A suffix range (`bytes=-n`) asks the header first.
  *
- * Backpressure: the response waits for the web reader. With the hub's
- * address known, each download runs on a hub client of its own whose stream
- * buffers a few chunks (the hub then holds the provider back); on a shared
- * client, a reader that falls far behind is cut off instead.
+ * Backpressure: the file is asked for in segments of `downloadSegmentSize`
+ * bytes (offset, length), the next once the last has arrived, so the hub
+ * (which has no flow control of its own) never holds more than a segment of
+ * it, whatever the file's size and the reader's speed. The response waits
+ * for the web reader: each download runs on a hub client of its own whose
+ * stream buffers a few chunks (its link pauses, never the shared one); on a
+ * client the gateway was given, a reader that falls far behind is cut off
+ * instead. A file whose size or etag changes between segments ends the
+ * body early (the reader sees it truncated).
  */
 import type * as http from 'node:http';
 import type { HubClient } from '../hub/client/hub-client';
@@ -120,40 +125,55 @@ export async function handleDownload(gw: GatewayContext, rc: RouteContext, chann
         return;
       }
     }
-    const offset = spec && 'start' in spec ? spec.start : 0;
-    const length = spec && 'start' in spec && spec.end !== undefined ? spec.end - spec.start + 1 : null;
-    const stream = ch.stream(event, { ...params, offset, length }, callOpts);
-    let header: FileHeader | undefined;
-    let expected = 0;
-    let sent = 0;
+    const start = spec && 'start' in spec ? spec.start : 0;
+    const asked = spec && 'start' in spec && spec.end !== undefined ? spec.end - spec.start + 1 : undefined;
+    const segment = gw.options.downloadSegmentSize;
     const slack = own ? Infinity : gw.options.maxBufferedBytes * SHARED_SLACK;
-    for await (const msg of stream) {
-      if (!header) {
-        header = checkHeader(msg);
-        if (spec) {
-          range = resolveRange(spec, header.size);
-          if (!range) return unsatisfiable(res, header.size);
+    let header: FileHeader | undefined;
+    let expected = asked ?? Infinity;
+    let sent = 0;
+    // One segment at a time: the next is asked for once this one has arrived (see the header comment).
+    while (sent < expected) {
+      const want = Math.min(segment, expected - sent);
+      let got = 0;
+      let first = true;
+      for await (const msg of ch.stream(event, { ...params, offset: start + sent, length: want }, callOpts)) {
+        if (first) {
+          first = false;
+          const h = checkHeader(msg);
+          if (header) {
+            if (h.size !== header.size || h.etag !== header.etag) return void res.destroy(); // the file changed: cut the body
+            continue;
+          }
+          header = h;
+          if (spec) {
+            range = resolveRange(spec, header.size);
+            if (!range) return unsatisfiable(res, header.size);
+          }
+          expected = range ? range.end - range.start + 1 : header.size;
+          writeHead(res, header, range, header.size);
+          if (expected === 0) break;
+          continue;
         }
-        expected = range ? range.end - range.start + 1 : header.size;
-        writeHead(res, header, range, header.size);
-        if (expected === 0) break;
-        continue;
-      }
-      let bytes = bytesOf(msg.data, header.encoding);
-      if (sent + bytes.length > expected) bytes = bytes.subarray(0, expected - sent);
-      sent += bytes.length;
-      gw.counters.downloadBytes += bytes.length;
-      if (!res.write(bytes)) {
-        if (res.writableLength > slack) {
-          gw.counters.slowReadersCut++;
-          res.destroy();
-          return;
+        let bytes = bytesOf(msg.data, header!.encoding);
+        const room = Math.min(want - got, expected - sent);
+        if (bytes.length > room) bytes = bytes.subarray(0, room); // a provider that ignores `length`
+        got += bytes.length;
+        sent += bytes.length;
+        gw.counters.downloadBytes += bytes.length;
+        if (!res.write(bytes)) {
+          if (res.writableLength > slack) {
+            gw.counters.slowReadersCut++;
+            res.destroy();
+            return;
+          }
+          if (own) await drained(res);
         }
-        if (own) await drained(res);
+        if (got >= want || sent >= expected) break;
       }
-      if (sent >= expected) break;
+      if (!header) throw httpError(502, 'PIPEIO_ERR_PROTOCOL', 'the file provider ended without a header');
+      if (got < want) break; // the provider ended early
     }
-    if (!header) throw httpError(502, 'PIPEIO_ERR_PROTOCOL', 'the file provider ended without a header');
     if (sent < expected) {
       res.destroy(); // Content-Length promised more: the reader must see a truncated body
       return;

@@ -31,7 +31,7 @@ import { httpError, sendError, statusOf } from './http-errors';
 import { GatewayHub, type GatewaySource } from './hub-side';
 import { buildDocument, eventOperations, pathName, topicOperations, type DocBuilder, type PathContributor } from './openapi';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options';
-import { Router, splitPath, type MountHandler, type RouteContext, type RouteHandler, type RouteOptions } from './router';
+import { RequestContext, Router, splitPath, type MountHandler, type RouteContext, type RouteHandler, type RouteOptions } from './router';
 import { handlePublish, handleSubscribe } from './topics';
 import { handleUpload } from './upload';
 import { makeWsServer, refuseUpgrade, serveSocket, upgradePath, type SocketKind } from './websocket';
@@ -182,13 +182,12 @@ export class HubGateway extends EventEmitter<GatewayEvents> {
         throw httpError(405, 'PIPEIO_ERR_INVALID_MESSAGE', `method ${method} is not allowed here`, { allow: match.allow.join(', ') });
       }
       if (this.stateValue === 'closing' || this.stateValue === 'closed') throw pipeIOError('PIPEIO_ERR_CLOSED', 'the gateway is closing');
-      if (!match.options.public) await this.authorize(req);
+      if (!match.options.public && this.options.authorize) await this.authorize(req);
       if (match.kind === 'mount') {
         match.handler(req, res, () => this.pass(req, res, next));
         return;
       }
-      const rc: RouteContext = { req, res, params: match.params, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), path };
-      await match.handler(rc);
+      await match.handler(new RequestContext(req, res, match.params, path, q < 0 ? '' : url.slice(q + 1)));
     } catch (err) {
       this.counters.errors++;
       sendError(res, err);

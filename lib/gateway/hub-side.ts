@@ -1,25 +1,26 @@
 /**
  * The gateway's side of the hub: one HubClient shared by every request
- * (given by the user, or made from an address or an in-process `Hub`), the
- * channels it opened (on demand, bounded, or a fixed list), the topics it
- * owns (it may publish to those), and the catalog fed by explore() and
- * `metadata_update`.
+ * (given by the user, or made from an address, or linked to our `Hub` in
+ * this process without a socket: ./in-process-link.ts), the channels it
+ * opened (on demand, bounded, or a fixed list), the topics it owns (it may
+ * publish to those), and the catalog fed by explore() and `metadata_update`.
  *
- * Downloads get a client of their own when the hub's address is known
- * (see {@link GatewayHub.dedicated}): a stream that must wait for a slow web
- * reader then pauses only its own link, never the shared one.
+ * Downloads get a client of their own when the gateway made its client
+ * itself (see {@link GatewayHub.dedicated}): a stream that must wait for a
+ * slow web reader then pauses only its own link, never the shared one.
  */
 import { randomBytes } from 'node:crypto';
 import type { HubChannel } from '../hub/client/channel';
 import { HubClient } from '../hub/client/hub-client';
+import { socketOpener, type LinkOpener } from '../hub/client/transport';
 import type { HubClientAddress, HubClientOptions } from '../hub/client/types';
 import type { HubMessage } from '../hub/protocol/messages';
 import type { Hub } from '../hub/server/hub';
-import { pipeIOError } from '../errors';
 import { Catalog } from './catalog';
 import { httpError } from './http-errors';
+import { inProcessOpener } from './in-process-link';
 
-/** Where the gateway finds the hub: a connected (or connectable) client, an address, or our Hub in this process. */
+/** Where the gateway finds the hub: a connected (or connectable) client, an address, or our Hub in this process (linked directly, no socket). */
 export type GatewaySource = { client: HubClient } | { address: HubClientAddress } | { hub: Hub };
 
 export interface HubSideOptions {
@@ -35,22 +36,15 @@ export interface HubSideOptions {
   maxChannels: number;
 }
 
-/** The address of an in-process hub: its first listener (a Unix socket is preferred). */
-function hubAddress(hub: Hub): HubClientAddress {
-  const addrs = hub.addresses;
-  const unix = addrs.find((a): a is { path: string } => 'path' in a);
-  if (unix) return { path: unix.path };
-  const tcp = addrs.find((a): a is { host: string; port: number; tls: boolean } => 'port' in a && !a.tls);
-  if (tcp) return { host: tcp.host, port: tcp.port };
-  throw pipeIOError('PIPEIO_ERR_INVALID_STATE', 'the hub must listen (on a Unix socket or plain TCP) before a gateway can use it');
-}
-
 export class GatewayHub {
   readonly catalog = new Catalog();
   readonly client: HubClient;
   private readonly ownsClient: boolean;
-  private readonly address: HubClientAddress | undefined;
+  /** How the gateway's own clients reach the hub (undefined: it was given a client). */
+  private readonly reach: LinkOpener | undefined;
   private readonly opened = new Map<string, Promise<HubChannel>>();
+  /** The channels whose opening completed (what a request needs without waiting a turn). */
+  private readonly ready = new Map<string, HubChannel>();
   private readonly allowed: ReadonlySet<string> | undefined;
   private readonly onMetadata = (msg: HubMessage): void => this.catalog.apply(msg);
   private readonly onReconnect = (): void => void this.reseed();
@@ -62,10 +56,11 @@ export class GatewayHub {
     if ('client' in source) {
       this.client = source.client;
       this.ownsClient = false;
-      this.address = undefined;
+      this.reach = undefined;
     } else {
-      this.address = 'hub' in source ? hubAddress(source.hub) : source.address;
-      this.client = new HubClient(this.address, { clientId: `gw-${randomBytes(4).toString('hex')}`, ...options.clientOptions });
+      // Every web request's call gathered per turn of the event loop: one write for all of them.
+      this.reach = 'hub' in source ? inProcessOpener(source.hub) : socketOpener(source.address, 'turn');
+      this.client = new HubClient(this.reach, { clientId: `gw-${randomBytes(4).toString('hex')}`, ...options.clientOptions });
       this.ownsClient = true;
     }
     this.allowed = options.channels ? new Set(options.channels) : undefined;
@@ -101,10 +96,20 @@ export class GatewayHub {
       return ch;
     })();
     this.opened.set(name, opening);
-    opening.catch(() => {
-      if (this.opened.get(name) === opening) this.opened.delete(name);
-    });
+    opening.then(
+      (ch) => {
+        if (this.opened.get(name) === opening) this.ready.set(name, ch);
+      },
+      () => {
+        if (this.opened.get(name) === opening) this.opened.delete(name);
+      },
+    );
     return opening;
+  }
+
+  /** The channel `name` if its opening completed, else undefined (then use {@link channel}). */
+  openedChannel(name: string): HubChannel | undefined {
+    return this.ready.get(name);
   }
 
   /** The password the gateway opens `channel` with, if any. */
@@ -119,11 +124,11 @@ export class GatewayHub {
 
   /**
    * A client of its own for one long transfer (closed by the caller), or
-   * undefined when the gateway was given a client and knows no address.
+   * undefined when the gateway was given a client (it knows no address).
    */
   async dedicated(highWaterMark: number): Promise<HubClient | undefined> {
-    if (!this.address) return undefined;
-    const c = new HubClient(this.address, {
+    if (!this.reach) return undefined;
+    const c = new HubClient(this.reach, {
       ...this.options.clientOptions,
       clientId: `gwx-${randomBytes(6).toString('hex')}`,
       autoReconnect: false,

@@ -34,10 +34,15 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** Largest upload in bytes (413 above). @default 1073741824 (1 GiB) */
   uploadLimit?: number;
-  /** Bytes per chunk an upload is cut into. @default 262144 */
+  /** Bytes per chunk an upload is cut into (each chunk is one call). @default 1048576 (1 MiB) */
   uploadChunkSize?: number;
   /** Upload chunks in flight to the provider at most (backpressure beyond). @default 4 */
   uploadWindow?: number;
+  /**
+   * Bytes of a file asked of its provider at once (a download is a series of
+   * such calls): the most the hub holds for one slow reader. @default 8388608 (8 MiB)
+   */
+  downloadSegmentSize?: number;
   /** Largest JSON answer collected from a stream called without `Accept: text/event-stream`, in bytes. @default 16777216 */
   collectLimit?: number;
   /** Milliseconds a call may take (504 after); for streams, between two chunks. @default 30000 */
@@ -78,6 +83,7 @@ export interface ResolvedGatewayOptions {
   uploadLimit: number;
   uploadChunkSize: number;
   uploadWindow: number;
+  downloadSegmentSize: number;
   collectLimit: number;
   requestTimeout: number;
   maxBufferedBytes: number;
@@ -127,8 +133,9 @@ export function resolveGatewayOptions(o: GatewayOptions = {}): ResolvedGatewayOp
     topics,
     bodyLimit: positive('bodyLimit', o.bodyLimit, 1024 * 1024),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 1024 * 1024 * 1024),
-    uploadChunkSize: positive('uploadChunkSize', o.uploadChunkSize, 256 * 1024),
+    uploadChunkSize: positive('uploadChunkSize', o.uploadChunkSize, 1024 * 1024),
     uploadWindow: positive('uploadWindow', o.uploadWindow, 4),
+    downloadSegmentSize: positive('downloadSegmentSize', o.downloadSegmentSize, 8 * 1024 * 1024),
     collectLimit: positive('collectLimit', o.collectLimit, 16 * 1024 * 1024),
     requestTimeout: positive('requestTimeout', o.requestTimeout, 30_000),
     maxBufferedBytes: positive('maxBufferedBytes', o.maxBufferedBytes, 1024 * 1024),

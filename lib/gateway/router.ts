@@ -24,6 +24,24 @@ export interface RouteContext {
 
 export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
 
+/** The RouteContext of one request; its query is parsed on first use (most calls have none). */
+export class RequestContext implements RouteContext {
+  private parsed: URLSearchParams | undefined;
+
+  constructor(
+    readonly req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+    readonly params: Record<string, string>,
+    readonly path: string,
+    /** The query string, without its `?`. */
+    private readonly search: string,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.parsed ??= new URLSearchParams(this.search));
+  }
+}
+
 /** A handler for a mounted subtree: Connect-style, `next()` passes the request on. */
 export type MountHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
@@ -61,11 +79,13 @@ export function splitPath(pathname: string): string[] {
   const raw = pathname.split('/').slice(1);
   if (raw.length > 0 && raw[raw.length - 1] === '') raw.pop();
   return raw.map((s) => {
-    let d: string;
-    try {
-      d = decodeURIComponent(s);
-    } catch {
-      throw httpError(400, 'PIPEIO_ERR_INVALID_MESSAGE', 'the path is not valid percent-encoding');
+    let d = s;
+    if (s.includes('%')) {
+      try {
+        d = decodeURIComponent(s);
+      } catch {
+        throw httpError(400, 'PIPEIO_ERR_INVALID_MESSAGE', 'the path is not valid percent-encoding');
+      }
     }
     if (d === '.' || d === '..' || BAD_SEGMENT.test(d)) {
       throw httpError(400, 'PIPEIO_ERR_INVALID_MESSAGE', 'the path has a segment that cannot be a name');
@@ -85,6 +105,25 @@ function parsePattern(pattern: string): Array<string | { param: string }> {
     if (p.includes('{') || p.includes('}')) throw new TypeError(`a route segment is either literal or one {param} (got ${JSON.stringify(p)})`);
     return p;
   });
+}
+
+/** True if `segments` fit `pattern` (same length, equal literals). */
+function matches(pattern: Route['segments'], segments: string[]): boolean {
+  if (pattern.length !== segments.length) return false;
+  for (let i = 0; i < segments.length; i++) {
+    const s = pattern[i]!;
+    if (typeof s === 'string' && s !== segments[i]) return false;
+  }
+  return true;
+}
+
+function paramsOf(pattern: Route['segments'], segments: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const s = pattern[i]!;
+    if (typeof s !== 'string') params[s.param] = segments[i]!;
+  }
+  return params;
 }
 
 export class Router {
@@ -127,22 +166,9 @@ export class Router {
     }
     const allow = new Set<string>();
     for (const r of this.routes) {
-      if (r.segments.length !== segments.length) continue;
-      let params: Record<string, string> | undefined = {};
-      for (let i = 0; i < segments.length; i++) {
-        const s = r.segments[i]!;
-        if (typeof s === 'string') {
-          if (s !== segments[i]) {
-            params = undefined;
-            break;
-          }
-        } else {
-          params[s.param] = segments[i]!;
-        }
-      }
-      if (!params) continue;
+      if (!matches(r.segments, segments)) continue;
       if (r.method === method || (method === 'HEAD' && r.method === 'GET')) {
-        return { kind: 'route', handler: r.handler, params, options: r.options };
+        return { kind: 'route', handler: r.handler, params: paramsOf(r.segments, segments), options: r.options };
       }
       allow.add(r.method);
     }

@@ -26,7 +26,7 @@ import type { HubStream } from '../hub/client/stream';
 import type { GatewayContext } from './context';
 import { SlowReaderGuard } from './bounded';
 import { errorBody, httpError, statusOf } from './http-errors';
-import { toJson } from './json';
+import { parseWebJson, toJson } from './json';
 
 export type SocketKind = 'channel' | 'proxy' | 'rpc';
 
@@ -138,7 +138,7 @@ export function serveSocket(gw: GatewayContext, ws: WebSocket, ch: HubChannel, k
   ws.on('message', (raw, isBinary) => {
     let msg: Record<string, unknown>;
     try {
-      msg = JSON.parse(raw.toString()) as Record<string, unknown>;
+      msg = parseWebJson(raw.toString()) as Record<string, unknown>;
       if (isBinary || msg === null || typeof msg !== 'object' || Array.isArray(msg)) throw new Error('not an object');
     } catch {
       send(JSON.stringify({ id: null, error: errorJson(httpError(400, 'PIPEIO_ERR_INVALID_JSON', 'each message must be a JSON object')) }));
@@ -225,7 +225,7 @@ function parseIn(raw: unknown, isBinary: boolean): unknown {
   if (isBinary) return buf;
   const text = buf.toString('utf8');
   try {
-    return JSON.parse(text);
+    return parseWebJson(text);
   } catch {
     return text;
   }

@@ -3,10 +3,11 @@
  * tests call, and a gateway listening on loopback port 0; all cleaned up.
  */
 import * as path from 'node:path';
-import { Hub } from '../../lib/hub/server/hub';
+import { Hub, type HubOptions } from '../../lib/hub/server/hub';
 import { HubClient } from '../../lib/hub/client/hub-client';
 import type { HubChannel } from '../../lib/hub/client/channel';
 import { HubGateway } from '../../lib/gateway/gateway';
+import type { GatewaySource } from '../../lib/gateway/hub-side';
 import type { GatewayOptions } from '../../lib/gateway/options';
 import { makeTempDir, removeTempDir } from '../fixtures/helpers';
 
@@ -24,6 +25,15 @@ export interface ProviderLog {
   started: number;
 }
 
+/**
+ * How the fixture's gateways reach the hub: over its Unix socket (a gateway
+ * of its own), or given the Hub (the in-process link, as `hub --http` runs it).
+ */
+export type FixtureSource = 'address' | 'hub';
+
+/** Both, for suites that must hold over either link. */
+export const SOURCES: readonly FixtureSource[] = ['address', 'hub'];
+
 export class GatewayFixture {
   hub!: Hub;
   dir = '';
@@ -35,14 +45,21 @@ export class GatewayFixture {
   readonly log: ProviderLog = { streamsEnded: 0, cancelled: 0, started: 0 };
   private readonly extra: Array<{ close(): Promise<void> }> = [];
 
-  async start(options: GatewayOptions = {}, withProvider = true): Promise<this> {
+  constructor(readonly source: FixtureSource = 'address') {}
+
+  /** What a gateway of this fixture is given to reach the hub. */
+  gatewaySource(): GatewaySource {
+    return this.source === 'hub' ? { hub: this.hub } : { address: { path: this.socketPath } };
+  }
+
+  async start(options: GatewayOptions = {}, withProvider = true, hubOptions: HubOptions = {}): Promise<this> {
     this.dir = makeTempDir('gw');
     this.socketPath = path.join(this.dir, 'hub.sock');
-    this.hub = new Hub({ serverId: 'S1' });
+    this.hub = new Hub({ serverId: 'S1', ...hubOptions });
     this.hub.on('clientError', () => undefined);
     await this.hub.listen({ path: this.socketPath });
     if (withProvider) await this.startProvider();
-    this.gateway = new HubGateway({ address: { path: this.socketPath } }, { channels: ['math'], keepAlive: 0, ...options });
+    this.gateway = new HubGateway(this.gatewaySource(), { channels: ['math'], keepAlive: 0, ...options });
     const { port } = await this.gateway.listen();
     this.base = `http://127.0.0.1:${port}`;
     return this;

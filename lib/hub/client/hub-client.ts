@@ -23,11 +23,11 @@ import type { HubMessage } from '../protocol/messages';
 import { connectionProof } from '../security/signing';
 import { HubChannel, type ChannelHost } from './channel';
 import { checkChannelName } from './names';
-import { checkAddress, resolveClientOptions, type ResolvedClientOptions } from './options';
+import { resolveClientOptions, type ResolvedClientOptions } from './options';
 import { PendingTable, remoteError, errorText, noteErrorOrigin, responseHandlers } from './pending';
 import { cancelServing, serveCall } from './provider';
 import { isFatalReconnectError, ReconnectTimer } from './reconnect';
-import { dialHub, HubLink } from './transport';
+import { socketOpener, type ClientLink, type LinkOpener } from './transport';
 import type { HubClientAddress, HubClientEvents, HubClientOptions, HubClientState } from './types';
 
 /** Codes of the `error` frames a hub sends just before closing a connection. */
@@ -52,7 +52,7 @@ interface Handshake {
 }
 
 export class HubClient extends EventEmitter<HubClientEvents> {
-  private readonly address: HubClientAddress;
+  private readonly openLink: LinkOpener;
   private readonly options: ResolvedClientOptions;
   private readonly pending = new PendingTable();
   private readonly channels = new Map<string, HubChannel>();
@@ -64,7 +64,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   private serverIdValue: string | undefined;
   /** The hub said `hub_codes` (ours): only its own errors carry a `code`. */
   private hubCodes = false;
-  private link: HubLink | undefined;
+  private link: ClientLink | undefined;
   private ready = false;
   private handshake: Handshake | undefined;
   private generation = 0;
@@ -75,14 +75,15 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   private closePromise: Promise<void> | undefined;
 
   /**
-   * @param address `{ path }` (Unix socket) or `{ host, port, tls? }`.
+   * @param address `{ path }` (Unix socket) or `{ host, port, tls? }`; or
+   *   (internal) a function opening a link of another kind.
    * @param options See {@link HubClientOptions}.
    * @throws {TypeError|RangeError} For bad arguments.
    */
-  constructor(address: HubClientAddress, options: HubClientOptions = {}) {
+  constructor(address: HubClientAddress | LinkOpener, options: HubClientOptions = {}) {
     super();
-    this.address = checkAddress(address);
     this.options = resolveClientOptions(options);
+    this.openLink = typeof address === 'function' ? address : socketOpener(address);
     this.idValue = this.options.clientId;
     this.reconnect = new ReconnectTimer(this.options.reconnectMaxTries);
     this.host = this.makeHost();
@@ -212,18 +213,20 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   /** Dials and identifies; resolves once `identified` arrived. */
   private async establish(): Promise<void> {
-    const socket = await dialHub(this.address, this.options.idleTimeout);
+    const link: ClientLink = await this.openLink(
+      {
+        onFrame: (msg, payload) => this.onFrame(link, msg, payload),
+        onClose: (err) => this.onLinkClose(link, err),
+      },
+      { maxFrameSize: this.options.maxFrameSize, timeout: this.options.idleTimeout },
+    );
     if (this.stateValue === 'closing' || this.stateValue === 'closed') {
-      socket.destroy();
+      link.destroy(pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed'));
       throw pipeIOError('PIPEIO_ERR_CLOSED', 'the client is closed');
     }
     this.generation++;
     this.ready = false;
     this.hubCodes = false;
-    const link: HubLink = new HubLink(socket, this.options.maxFrameSize, {
-      onFrame: (msg, payload) => this.onFrame(link, msg, payload),
-      onClose: (err) => this.onLinkClose(link, err),
-    });
     this.link = link;
     const done = new Promise<void>((resolve, reject) => (this.handshake = { resolve, reject }));
     const timer = setTimeout(() => {
@@ -240,7 +243,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.startTimers(link);
   }
 
-  private onHandshakeFrame(link: HubLink, msg: HubMessage): void {
+  private onHandshakeFrame(link: ClientLink, msg: HubMessage): void {
     const hs = this.handshake;
     if (!hs) return;
     if (msg.type === 'identified') {
@@ -265,7 +268,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     }
   }
 
-  private onFrame(link: HubLink, msg: HubMessage, payload: Buffer): void {
+  private onFrame(link: ClientLink, msg: HubMessage, payload: Buffer): void {
     if (link !== this.link) return;
     if (!this.ready) {
       this.onHandshakeFrame(link, msg);
@@ -330,7 +333,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     }
   }
 
-  private onLinkClose(link: HubLink, err: PipeIOError | undefined): void {
+  private onLinkClose(link: ClientLink, err: PipeIOError | undefined): void {
     if (link !== this.link) return;
     this.ready = false;
     this.stopTimers();
@@ -390,7 +393,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     for (const ch of [...this.channels.values()]) await ch.replay();
   }
 
-  private startTimers(link: HubLink): void {
+  private startTimers(link: ClientLink): void {
     this.stopTimers();
     const idle = this.options.idleTimeout;
     // The hub's pongs are what keeps our idle timer quiet: ping at least twice per idleTimeout.

@@ -16,6 +16,7 @@ import { pipeIOError, type PipeIOError } from '../../errors';
 import { decodeClientFrame, encodeFrame } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
 import type { HubMessage } from '../protocol/messages';
+import { checkAddress } from './options';
 import type { HubClientAddress } from './types';
 
 /** How long close() lets the socket flush before destroying it. */
@@ -73,7 +74,42 @@ export interface LinkHandlers {
   onClose(err: PipeIOError | undefined): void;
 }
 
-export class HubLink {
+/**
+ * What a {@link HubClient} needs of its link to the hub: {@link HubLink} over
+ * a socket, or a link of another kind a {@link LinkOpener} makes (the
+ * gateway's in-process link to a Hub in the same process).
+ */
+export interface ClientLink {
+  readonly isOpen: boolean;
+  idleFor(now?: number): number;
+  send(message: object): boolean;
+  drained(): Promise<void>;
+  pause(holder: object): void;
+  resume(holder: object): void;
+  noteCloseReason(err: PipeIOError): void;
+  destroy(err: PipeIOError): void;
+  end(): Promise<void>;
+}
+
+/** Opens a link wired to `handlers` (rejects as {@link dialHub} does). */
+export type LinkOpener = (handlers: LinkHandlers, limits: { maxFrameSize: number; timeout: number }) => Promise<ClientLink>;
+
+/**
+ * When a link writes the frames queued since its last write: 'tick' at the
+ * end of the current tick (lowest latency), 'turn' once the event loop has
+ * run every I/O callback of this turn (setImmediate), so the frames that
+ * many callbacks of one turn send (a server relaying its clients' requests)
+ * leave in one write.
+ */
+export type LinkBatching = 'tick' | 'turn';
+
+/** A LinkOpener dialing `address` ({@link HubClient}'s own, with 'tick'). */
+export function socketOpener(address: HubClientAddress, batching: LinkBatching = 'tick'): LinkOpener {
+  const checked = checkAddress(address);
+  return async (handlers, limits) => new HubLink(await dialHub(checked, limits.timeout), limits.maxFrameSize, handlers, batching);
+}
+
+export class HubLink implements ClientLink {
   private readonly reader: FrameReader;
   private closed = false;
   private closeError: PipeIOError | undefined;
@@ -89,6 +125,7 @@ export class HubLink {
     private readonly socket: net.Socket,
     maxFrameSize: number,
     private readonly handlers: LinkHandlers,
+    private readonly batching: LinkBatching = 'tick',
   ) {
     this.reader = new FrameReader(maxFrameSize);
     socket.setNoDelay?.(true);
@@ -112,15 +149,18 @@ export class HubLink {
   }
 
   /**
-   * Encodes one frame and queues it; the frames of one tick are written
-   * together (sooner once 16 frames or 16 KiB have gathered). Returns false
+   * Encodes one frame and queues it; the frames of one tick (or turn, see
+   * {@link LinkBatching}) are written together (sooner once 16 frames or 16 KiB have gathered). Returns false
    * if the link is closed or the socket's buffer is full (then
    * {@link drained} waits for room).
    */
   send(message: object): boolean {
     if (this.closed || this.socket.destroyed) return false;
     const frame = encodeFrame(message);
-    if (this.outbox.length === 0) process.nextTick(flushLink, this);
+    if (this.outbox.length === 0) {
+      if (this.batching === 'tick') process.nextTick(flushLink, this);
+      else setImmediate(flushLink, this);
+    }
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
     if (this.outboxBytes >= BATCH_BYTES || this.outbox.length >= BATCH_FRAMES) return this.flush();
