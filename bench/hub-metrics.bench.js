@@ -75,7 +75,7 @@ async function observerCost(n = 2_000_000) {
   const { HubMetrics } = require(path.join(dist, 'metrics', 'hub-metrics.js'));
   const { NO_OBSERVER } = require(path.join(dist, 'hub', 'server', 'observer.js'));
   const fields = new Map([['type', 'response'], ['data', 1], ['is_final', true]]);
-  const calls = Array.from({ length: 16 }, (_, i) => ({ channel: 'bench', event: `e${i}`, stream: false, startedAt: 0 }));
+  const calls = Array.from({ length: 16 }, (_, i) => ({ channel: 'bench', event: `e${i}`, stream: false, startedAt: 0, observed: undefined }));
   // Frames arrive in reads of several (256 calls outstanding); `perRead` calls per turn of the loop.
   const run = async (obs, perRead) => {
     let ns = 0;
@@ -85,6 +85,7 @@ async function observerCost(n = 2_000_000) {
       for (let i = 0; i < perRead; i++) {
         const c = calls[i & 15];
         c.startedAt = obs.now();
+        c.observed = undefined; // a new call: the observer looks its series up again
         obs.response(c, fields, true);
       }
       obs.sent(130 * perRead, perRead);

@@ -9,7 +9,7 @@
 import type { Fields } from '../hub/protocol/codec';
 import type { HubObserver, MessageKind, MessageOutcome, ObservedCall } from '../hub/server/observer';
 import type { ClusterEvent } from '../hub/federation/federation';
-import { KIND_INDEX, MESSAGE_OUTCOME_INDEX, MESSAGE_OUTCOMES, OUTCOME_INDEX, SeriesTable } from './series-table';
+import { KIND_INDEX, MESSAGE_OUTCOME_INDEX, MESSAGE_OUTCOMES, OUTCOME_INDEX, SeriesTable, type Series } from './series-table';
 
 /** How a connection reached the hub. */
 export type Transport = 'unix' | 'tcp' | 'tls';
@@ -136,8 +136,13 @@ export class HubMetrics implements HubObserver {
     if (authRefused) this.authRefusals.message++;
   }
 
+  /** The series of a routed call, looked up once per call (a stream's chunks reuse it). */
+  private seriesOf(call: ObservedCall): Series {
+    return (call.observed ??= this.series.get(call.channel, call.event)) as Series;
+  }
+
   response(call: ObservedCall, fields: Fields, final: boolean): void {
-    const s = this.series.get(call.channel, call.event);
+    const s = this.seriesOf(call);
     if (!final) {
       s.streamChunks++;
       return;
@@ -149,7 +154,7 @@ export class HubMetrics implements HubObserver {
   }
 
   callDropped(call: ObservedCall, outcome: 'provider_gone' | 'abandoned'): void {
-    const s = this.series.get(call.channel, call.event);
+    const s = this.seriesOf(call);
     const i = OUTCOME_INDEX[outcome];
     s.calls[i]!++;
     if (call.stream) s.streams[i]!++;

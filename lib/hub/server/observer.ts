@@ -28,6 +28,8 @@ export interface ObservedCall {
   readonly stream: boolean;
   /** {@link HubObserver.now} when the call was routed. */
   readonly startedAt: number;
+  /** The observer's own, for the life of the call (its record of the call's event), undefined until it sets it. */
+  observed: unknown;
 }
 
 export interface HubObserver {

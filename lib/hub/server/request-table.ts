@@ -23,6 +23,8 @@ export interface PendingCall {
   readonly stream: boolean;
   /** observer.now() when the call was routed (the hub's latency, request in to response out). */
   readonly startedAt: number;
+  /** The observer's slot (lib/hub/server/observer.ts). */
+  observed: unknown;
 }
 
 export class RequestTable {
@@ -51,7 +53,7 @@ export class RequestTable {
   }
 
   /** Records a routed call. A repeated request id from the same caller replaces the older entry. */
-  add(call: Omit<PendingCall, 'key' | 'stream' | 'startedAt'> & { stream?: boolean }): void {
+  add(call: Omit<PendingCall, 'key' | 'stream' | 'startedAt' | 'observed'> & { stream?: boolean }): void {
     let mine = this.byCaller.get(call.caller);
     if (!mine) {
       mine = new Map();
@@ -72,6 +74,7 @@ export class RequestTable {
       event: call.event,
       stream: call.stream === true,
       startedAt: this.observer.now(),
+      observed: undefined,
     };
     mine.set(call.requestId, entry);
     let owed = this.byProvider.get(call.provider);
