@@ -9,10 +9,14 @@
 //      with each generator: calls/s, latency, and the CPU every process spent per call
 //   2. one call at a time: p50 of each target, and of a direct HubClient call (the overhead's base)
 //   3. SSE fan-out: 1,000 msg/s to 200 subscribers, every message counted (both gateways)
-//   4. a 256 MiB download and upload through both gateways: MB/s, CPU per MiB of every process,
+//   4. a 256 MiB download and upload through both gateways, 3 times: MB/s (median and best), CPU per MiB of every process,
 //      and the RSS growth of the process serving the gateway during each
 // Generators: wrk (apt-get install -y wrk) and the Node one; without wrk, Node only.
-// Run: npm run build && node bench/gateway.bench.js [--quick] [--duration MS] [--generator wrk|node|both]
+// Run: npm run build && node bench/gateway.bench.js [--quick] [--duration MS] [--generator wrk|node|both] [--transfer-reps N]
+//      [--transfers-only]: step 4 alone, with only the hub, the provider and the gateway running (no
+//      FastAPI, no other handler): writes bench/results/gateway-transfers.json (with GWBENCH_NO_SCHEMA=1,
+//      the provider's math:add has no schema: gateway-transfers-no-schema.json; with GWBENCH_NODE_FLAGS,
+//      node flags for the hub, provider and gateway: gateway-transfers-flags.json)
 // Writes bench/results/gateway.json (not with --quick). A full run takes about 3 minutes.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -33,6 +37,8 @@ const GENERATORS = (opt('--generator') ?? (WRK ? (QUICK ? 'wrk' : 'both') : 'nod
 if (GENERATORS.includes('wrk') && !WRK) throw new Error('wrk is not installed (apt-get install -y wrk), use --generator node');
 const CONNS = 32;
 const BLOB_MIB = QUICK ? 64 : 256;
+const TRANSFER_REPS = Number(opt('--transfer-reps')) || (QUICK ? 1 : 3);
+const TRANSFERS_ONLY = args.includes('--transfers-only');
 const CORES = os.cpus().length;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gwbench-'));
 const socket = path.join(dir, 'hub.sock');
@@ -51,7 +57,9 @@ function start(cmd, argv, opts = {}) {
   });
 }
 
-const server = (role, extra = {}) => start(process.execPath, [path.join(__dirname, 'gateway', 'servers.js'), role, socket], extra);
+// GWBENCH_NODE_FLAGS: node flags for the hub, provider and gateway processes (e.g. '--heap-growing-percent=100')
+const NODE_FLAGS = (process.env.GWBENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const server = (role, extra = {}) => start(process.execPath, [...NODE_FLAGS, path.join(__dirname, 'gateway', 'servers.js'), role, socket], extra);
 
 async function startFastapi() {
   const py = process.env.PIO_PYTHON;
@@ -92,6 +100,7 @@ async function main() {
   const { info: hub } = await server('hub');
   const { child: providerChild, info: provider } = await server('provider', { ipc: true });
   const { info: gw } = await server('gateway');
+  if (TRANSFERS_ONLY) return transfersOnly(results, hub, provider, gw);
   const { info: direct } = await server('direct');
   const fastapi = await startFastapi();
   step('servers up');
@@ -149,8 +158,8 @@ async function main() {
   const size = BLOB_MIB * 1024 * 1024;
   results.transfers = {
     mib: BLOB_MIB,
-    gatewayOwnProcess: await transfers(gw.port, size, targets.gatewayOwnProcess.procs, 'gateway', CORES),
-    gatewayInHub: await transfers(hub.port, size, targets.gatewayInHub.procs, 'hub', CORES),
+    gatewayOwnProcess: await transfers(gw.port, size, targets.gatewayOwnProcess.procs, 'gateway', CORES, TRANSFER_REPS),
+    gatewayInHub: await transfers(hub.port, size, targets.gatewayInHub.procs, 'hub', CORES, TRANSFER_REPS),
   };
   results.config.loadavgAfter = os.loadavg().map((x) => +x.toFixed(2));
   results.targets = verdict(results);
@@ -158,6 +167,27 @@ async function main() {
   console.log(json);
   if (!QUICK) {
     const out = path.join(__dirname, 'results', 'gateway.json');
+    fs.writeFileSync(out, `${json}\n`);
+    step(`wrote ${path.relative(process.cwd(), out)}`);
+  }
+}
+
+/** Step 4 alone (--transfers-only): the three processes of a transfer and the web client, nothing else. */
+async function transfersOnly(results, hub, provider, gw) {
+  step(`download and upload, ${BLOB_MIB} MiB, ${TRANSFER_REPS} times, nothing else running`);
+  const size = BLOB_MIB * 1024 * 1024;
+  results.transfers = {
+    mib: BLOB_MIB,
+    gatewayOwnProcess: await transfers(gw.port, size, { gateway: gw.pid, hub: hub.pid, provider: provider.pid }, 'gateway', CORES, TRANSFER_REPS),
+    gatewayInHub: await transfers(hub.port, size, { hub: hub.pid, provider: provider.pid }, 'hub', CORES, TRANSFER_REPS),
+  };
+  results.config.loadavgAfter = os.loadavg().map((x) => +x.toFixed(2));
+  const json = JSON.stringify(results, null, 2);
+  console.log(json);
+  if (!QUICK) {
+    const name = process.env.GWBENCH_NO_SCHEMA === '1' ? 'gateway-transfers-no-schema' : NODE_FLAGS.length > 0 ? 'gateway-transfers-flags' : 'gateway-transfers';
+    results.config.nodeFlags = NODE_FLAGS;
+    const out = path.join(__dirname, 'results', `${name}.json`);
     fs.writeFileSync(out, `${json}\n`);
     step(`wrote ${path.relative(process.cwd(), out)}`);
   }
@@ -177,8 +207,10 @@ function verdict(r) {
     p50OverheadUs: { target: 150, ...r.overheadP50us[g], met: Math.min(...Object.values(r.overheadP50us[g])) <= 150 },
     transferMBps: {
       target: 300,
-      'download [own process, in hub]': [t.gatewayOwnProcess.download.MBps, t.gatewayInHub.download.MBps],
-      'upload [own process, in hub]': [t.gatewayOwnProcess.upload.MBps, t.gatewayInHub.upload.MBps],
+      'download median [own process, in hub]': [t.gatewayOwnProcess.download.MBps, t.gatewayInHub.download.MBps],
+      'upload median [own process, in hub]': [t.gatewayOwnProcess.upload.MBps, t.gatewayInHub.upload.MBps],
+      'download best [own process, in hub]': [t.gatewayOwnProcess.download.bestMBps, t.gatewayInHub.download.bestMBps],
+      'upload best [own process, in hub]': [t.gatewayOwnProcess.upload.bestMBps, t.gatewayInHub.upload.bestMBps],
       'idle-machine ceiling, download': [t.gatewayOwnProcess.download.idleMachineCeilingMBps, t.gatewayInHub.download.idleMachineCeilingMBps],
       'idle-machine ceiling, upload': [t.gatewayOwnProcess.upload.idleMachineCeilingMBps, t.gatewayInHub.upload.idleMachineCeilingMBps],
     },

@@ -58,7 +58,9 @@ async function provider() {
   const p = new HubClient({ path: socket }, { clientId: 'bench-provider' });
   await p.connect();
   const ch = await p.open('math');
-  await ch.addEvent('add', (m) => m.data.a + m.data.b, { parameters: ADD });
+  // GWBENCH_NO_SCHEMA=1: math:add without its schema (no schema compiled in this process; see
+  // docs/gateway-bench.md on what a compiled schema does to V8's heap limit during transfers)
+  await ch.addEvent('add', (m) => m.data.a + m.data.b, process.env.GWBENCH_NO_SCHEMA === '1' ? {} : { parameters: ADD });
   // GWBENCH_BLOB_BASE64=1: chunks as base64 text, as a provider without bytes on the wire sends them
   const base64 = process.env.GWBENCH_BLOB_BASE64 === '1';
   await ch.addEvent('blob', async function* (m) {

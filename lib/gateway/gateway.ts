@@ -19,7 +19,6 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import type { WebSocketServer } from 'ws';
 import { pipeIOError, PipeIOError } from '../errors';
-import type { HubChannel } from '../hub/client/channel';
 import type { HubClient } from '../hub/client/hub-client';
 import { packageVersion } from '../cli/common';
 import { handleCall, sendJson, type DataSource } from './calls';
@@ -35,40 +34,9 @@ import { RequestContext, Router, splitPath, type MountHandler, type RouteContext
 import { handlePublish, handleSubscribe } from './topics';
 import { handleUpload } from './upload';
 import { makeWsServer, refuseUpgrade, serveSocket, upgradePath, type SocketKind } from './websocket';
+import type { ChannelRef, FastifyLike, GatewayEvents, GatewayListenOptions, GatewayState, MountOptions } from './types';
 
-export type GatewayState = 'idle' | 'running' | 'closing' | 'closed';
-
-export interface GatewayEvents {
-  /** An announced schema could not be compiled: calls to that event are not validated. */
-  schemaError: [err: Error, channel: string, event: string];
-  /** The OpenAPI document changed (a provider came or went). */
-  change: [];
-  close: [];
-}
-
-/** Options of {@link HubGateway.mount}. */
-export interface MountOptions extends RouteOptions {
-  /** Adds this subtree's operations to the OpenAPI document. */
-  openapi?: PathContributor;
-}
-
-/** Where {@link HubGateway.listen} listens. @default host '127.0.0.1', port 0 */
-export interface GatewayListenOptions {
-  host?: string;
-  port?: number;
-}
-
-/** A Fastify plugin (typed structurally: fastify is not a dependency). */
-export interface FastifyLike {
-  server: http.Server;
-  addHook(
-    name: 'onRequest',
-    hook: (request: { raw: http.IncomingMessage }, reply: { raw: http.ServerResponse; hijack(): void }, done: () => void) => void,
-  ): unknown;
-}
-
-/** A channel argument: its name, or an opened HubChannel (comm-ipc passes its channel object). */
-export type ChannelRef = string | HubChannel;
+export type { GatewayState, GatewayEvents, MountOptions, GatewayListenOptions, FastifyLike, ChannelRef } from './types';
 
 const channelName = (c: ChannelRef): string => (typeof c === 'string' ? c : c.name);
 
