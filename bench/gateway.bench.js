@@ -16,7 +16,8 @@
 //      [--transfers-only]: step 4 alone, with only the hub, the provider and the gateway running (no
 //      FastAPI, no other handler): writes bench/results/gateway-transfers.json (with GWBENCH_NO_SCHEMA=1,
 //      the provider's math:add has no schema: gateway-transfers-no-schema.json; with GWBENCH_NODE_FLAGS,
-//      node flags for the hub, provider and gateway: gateway-transfers-flags.json)
+//      node flags for the hub, provider and gateway: gateway-transfers-flags.json; with GWBENCH_HEAP_MIB=N,
+//      each of them keeps N MiB of live objects, as an application would: gateway-transfers-heap-N.json)
 // Writes bench/results/gateway.json (not with --quick). A full run takes about 3 minutes.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -185,7 +186,9 @@ async function transfersOnly(results, hub, provider, gw) {
   const json = JSON.stringify(results, null, 2);
   console.log(json);
   if (!QUICK) {
-    const name = process.env.GWBENCH_NO_SCHEMA === '1' ? 'gateway-transfers-no-schema' : NODE_FLAGS.length > 0 ? 'gateway-transfers-flags' : 'gateway-transfers';
+    const heap = Number(process.env.GWBENCH_HEAP_MIB || 0);
+    const name = process.env.GWBENCH_NO_SCHEMA === '1' ? 'gateway-transfers-no-schema' : NODE_FLAGS.length > 0 ? 'gateway-transfers-flags' : heap > 0 ? `gateway-transfers-heap-${heap}` : 'gateway-transfers';
+    results.config.heapMiB = heap;
     results.config.nodeFlags = NODE_FLAGS;
     const out = path.join(__dirname, 'results', `${name}.json`);
     fs.writeFileSync(out, `${json}\n`);

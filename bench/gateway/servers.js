@@ -22,6 +22,14 @@ const inProcessOpener = (() => {
 })();
 
 const [role, socket] = process.argv.slice(2);
+
+// GWBENCH_HEAP_MIB=N: this process keeps about N MiB of live objects, as an application's own
+// state would (docs/gateway-bench.md: V8 collects far more often in a process whose old
+// generation is just past 8 MiB than in a smaller or a larger one).
+const ballast = [];
+for (const want = Number(process.env.GWBENCH_HEAP_MIB || 0) * 1048576, base = process.memoryUsage().heapUsed; want > 0 && process.memoryUsage().heapUsed - base < want; ) {
+  for (let i = 0; i < 10000; i++) ballast.push({ i, s: `ballast ${ballast.length}` });
+}
 const ADD = { title: 'AddParams', type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] };
 const BLOB = Buffer.alloc(Number(process.env.GWBENCH_BLOB_CHUNK_KIB || 256) * 1024, 7);
 const BLOB_SIZE = Number(process.env.GWBENCH_BLOB_MIB || 256) * 1024 * 1024;
@@ -59,7 +67,7 @@ async function provider() {
   await p.connect();
   const ch = await p.open('math');
   // GWBENCH_NO_SCHEMA=1: math:add without its schema (no schema compiled in this process; see
-  // docs/gateway-bench.md on what a compiled schema does to V8's heap limit during transfers)
+  // docs/gateway-bench.md on V8's full collections during transfers)
   await ch.addEvent('add', (m) => m.data.a + m.data.b, process.env.GWBENCH_NO_SCHEMA === '1' ? {} : { parameters: ADD });
   // GWBENCH_BLOB_BASE64=1: chunks as base64 text, as a provider without bytes on the wire sends them
   const base64 = process.env.GWBENCH_BLOB_BASE64 === '1';
