@@ -10,7 +10,7 @@ import { HUB_HELP } from './help';
 import { defaultHubSocket, parseHostPort } from './hub-address';
 import { HUB_OPTIONS, hubOptionsOf } from './hub-options';
 import { readFileOption } from './hub-remote';
-import { HTTP_OPTIONS, gatewayOptionsOf } from './gateway';
+import { HTTP_OPTIONS, gatewayOptionsOf, untilSignal } from './gateway';
 import { startHubHttp } from './hub-http';
 import { HubGateway } from '../gateway/gateway';
 
@@ -96,15 +96,7 @@ export async function runHub(argv: string[], io: CliIO): Promise<number> {
     await hub.stop();
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   await http?.close();
   await hub.stop();
   say('hub stopped');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PYDANTIC_REQ } from '../fixtures/pydantic-schema';
 import { HubClient } from '../../lib/hub/client/hub-client';
 import { GatewayFixture } from './gateway-fixture';
 import { waitFor } from '../fixtures/helpers';
@@ -7,26 +8,6 @@ import { waitFor } from '../fixtures/helpers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Validator } = require('@seriousme/openapi-schema-validator') as {
   Validator: new () => { validate(doc: object): Promise<{ valid: boolean; errors?: unknown }>; version: string; resolveRefs(): object };
-};
-
-/** pydantic's model_json_schema() of Req{name: str, items: List[Item], opt: Optional[float]} (comm-ipc protocol 11.1). */
-const PYDANTIC_REQ = {
-  $defs: {
-    Item: {
-      properties: { id: { title: 'Id', type: 'integer' }, tags: { default: [], items: { type: 'string' }, title: 'Tags', type: 'array' } },
-      required: ['id'],
-      title: 'Item',
-      type: 'object',
-    },
-  },
-  properties: {
-    name: { title: 'Name', type: 'string' },
-    items: { items: { $ref: '#/$defs/Item' }, title: 'Items', type: 'array' },
-    opt: { anyOf: [{ type: 'number' }, { type: 'null' }], default: null, title: 'Opt' },
-  },
-  required: ['name', 'items'],
-  title: 'Req',
-  type: 'object',
 };
 
 async function validDocument(url: string): Promise<Record<string, any>> {

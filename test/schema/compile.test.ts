@@ -3,6 +3,7 @@
  * schema gets at compile time, and the issue shapes and summaries.
  */
 import { expect } from 'chai';
+import { PYDANTIC_REQ } from '../fixtures/pydantic-schema';
 import * as http from 'node:http';
 import { type } from 'arktype';
 import * as v from 'valibot';
@@ -22,26 +23,6 @@ import {
 } from '../../lib/schema';
 
 const ADD = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'], additionalProperties: false };
-
-/** pydantic's model_json_schema() of Req{name: str, items: List[Item], opt: Optional[float]=None} (comm-ipc-protocol.md 11.1). */
-const PYDANTIC_REQ = {
-  $defs: {
-    Item: {
-      properties: { id: { title: 'Id', type: 'integer' }, tags: { default: [], items: { type: 'string' }, title: 'Tags', type: 'array' } },
-      required: ['id'],
-      title: 'Item',
-      type: 'object',
-    },
-  },
-  properties: {
-    name: { title: 'Name', type: 'string' },
-    items: { items: { $ref: '#/$defs/Item' }, title: 'Items', type: 'array' },
-    opt: { anyOf: [{ type: 'number' }, { type: 'null' }], default: null, title: 'Opt' },
-  },
-  required: ['name', 'items'],
-  title: 'Req',
-  type: 'object',
-};
 
 /** The result of a validation expected to be synchronous. */
 function now<T>(r: ValidationResult<T> | Promise<ValidationResult<T>>): ValidationResult<T> {
